@@ -11,8 +11,8 @@ default DARK kernel, 11, is the same in every OpenCV version.)
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
-from scipy.ndimage import correlate1d
 
 from ..exceptions import InputError
 
@@ -70,19 +70,58 @@ def gaussian_blur(heatmaps: np.ndarray, kernel: int = 11, rescale: bool = True) 
 
     Returns
     -------
-    Blurred maps, same shape, float32 for float16/float32 input, else float64.
+    Blurred maps, same shape, float32 for float16/float32 input, else float64 (the sums
+    are accumulated in float64 either way). Maps with NaN/Inf stay non-finite, and so are
+    reported invalid by the decoders.
     """
     hm = np.asarray(heatmaps)
     out_dtype = np.float64 if hm.dtype == np.float64 else np.float32
-    hm = hm.astype(out_dtype, copy=False)
-    k = opencv_gaussian_kernel(kernel).astype(out_dtype)
-    out = correlate1d(hm, k, axis=-1, mode="constant", cval=0.0)
-    out = correlate1d(out, k, axis=-2, mode="constant", cval=0.0)
-    if rescale:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            omax = hm.max(axis=(-2, -1), keepdims=True)
-            bmax = out.max(axis=(-2, -1), keepdims=True)
-            ok = (bmax > 0) & np.isfinite(omax) & np.isfinite(bmax)
-            factor = np.where(ok, omax / np.where(ok, bmax, 1), 1).astype(out_dtype)
-        out *= factor
-    return out
+    k = opencv_gaussian_kernel(kernel)
+    shape = hm.shape
+    if hm.ndim < 2:
+        raise InputError(f"expected (..., H, W) maps, got shape {shape}", field="heatmaps")
+    maps = np.ascontiguousarray(hm).reshape((-1,) + shape[-2:])
+    out = np.empty(maps.shape, dtype=out_dtype)
+    if maps.shape[0]:
+        _blur_maps_kernel(maps, k, bool(rescale), out)
+    return out.reshape(shape)
+
+
+@nb.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+def _blur_maps_kernel(hm, k, rescale, out):
+    # Zero-padded separable blur of each (H, W) map of hm (M, H, W), optionally rescaled
+    # to the map's original maximum; float64 accumulation, output in out's dtype. Taps are
+    # the outer loop and pixels the inner one so the inner loop vectorises.
+    m_maps, h, w = hm.shape
+    r = (k.shape[0] - 1) // 2
+    for i in nb.prange(m_maps):
+        img = hm[i]
+        pad = np.zeros((h + 2 * r, w + 2 * r))
+        omax = -np.inf
+        for y in range(h):
+            for x in range(w):
+                v = np.float64(img[y, x])
+                pad[y + r, x + r] = v
+                omax = max(omax, v)
+        rows = np.zeros((h + 2 * r, w))  # horizontal pass, zero rows above and below
+        for y in range(r, h + r):
+            for t in range(2 * r + 1):
+                kt = k[t]
+                for x in range(w):
+                    rows[y, x] += kt * pad[y, x + t]
+        res = np.zeros((h, w))
+        for y in range(h):
+            for t in range(2 * r + 1):
+                kt = k[t]
+                for x in range(w):
+                    res[y, x] += kt * rows[y + t, x]
+        bmax = -np.inf
+        for y in range(h):
+            for x in range(w):
+                bmax = max(bmax, res[y, x])
+        f = 1.0
+        if rescale and bmax > 0 and np.isfinite(omax) and np.isfinite(bmax):
+            f = omax / bmax
+        for y in range(h):
+            for x in range(w):
+                out[i, y, x] = res[y, x] * f
