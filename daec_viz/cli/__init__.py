@@ -17,7 +17,15 @@ from ..exceptions import DaecVizError
 
 # Modules of this package that provide sub-commands, in the order shown by --help.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "decode_cmd",
+    "info_cmd",
+    "evaluate_cmd",
+    "sweep_cmd",
+    "errors_cmd",
+    "coco_eval_cmd",
+    "pckh_cmd",
+    "demo_cmd",
+    "infer_cmd",
+    "app_cmd",
     "bench_cmd",
 )
 

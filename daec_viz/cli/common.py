@@ -1,0 +1,92 @@
+"""Options and helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..decoding import METHODS, PATTERNS
+
+
+def add_dataset_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", metavar="DATASET",
+                   help="dataset folder (annotations.json + heatmaps.h5/.npz), or 'demo' for "
+                        "the bundled simulated demo (built on first use)")
+
+
+def open_dataset(arg: str) -> Any:
+    """Load the dataset folder ``arg``; ``demo`` means the bundled demo (built if needed)."""
+    from ..datasets import load_dataset
+
+    if arg == "demo" and not Path(arg).exists():
+        from ..demo import ensure_demo
+
+        with tqdm(total=100, desc="building demo", unit="%", leave=False) as bar:
+            path = ensure_demo(progress=lambda f, *_: bar.update(int(f * 100) - bar.n))
+        return load_dataset(path)
+    return load_dataset(arg)
+
+
+def add_decode_options(p: argparse.ArgumentParser, method_required: bool = True) -> None:
+    g = p.add_argument_group("decoder")
+    g.add_argument("--method", choices=METHODS, required=method_required,
+                   default=None if method_required else "daec")
+    g.add_argument("--delta", type=float, default=None,
+                   help="DAEC cut Δ in heatmap px (default int(σ + 2))")
+    g.add_argument("--pattern", choices=PATTERNS, default="BR", help="DAEC cut corner")
+    g.add_argument("--sigma", type=float, default=None,
+                   help="DAEC window σ in heatmap px (default: the cache's σ)")
+    g.add_argument("--blur-kernel", type=int, default=None,
+                   help="Gaussian smoothing kernel (odd); DARK's default is 11")
+    g.add_argument("--variant", choices=("sign", "second_max"), default="sign",
+                   help="shifting variant")
+
+
+def decode_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``decode`` selected on the command line."""
+    opts: dict[str, Any] = {}
+    if args.method == "daec":
+        opts["pattern"] = args.pattern
+        if args.delta is not None:
+            opts["delta"] = args.delta
+        if args.sigma is not None:
+            opts["sigma"] = args.sigma
+    if args.method == "shifting":
+        opts["variant"] = args.variant
+    if args.blur_kernel is not None:
+        opts["blur_kernel"] = args.blur_kernel
+    return opts
+
+
+class Progress:
+    """A tqdm bar driven by ``progress(fraction, label)`` callbacks."""
+
+    def __init__(self, desc: str, disable: bool = False) -> None:
+        self.bar = tqdm(total=1000, desc=desc, disable=disable, leave=False,
+                        bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+
+    def __call__(self, fraction: float, label: str = "") -> None:
+        self.bar.set_postfix_str(label, refresh=False)
+        self.bar.update(max(0, int(fraction * 1000) - self.bar.n))
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.close()
+
+
+def print_stats(stats: dict[str, float], as_json: bool, extra: dict[str, Any] | None = None
+                ) -> None:
+    """Print the 10 COCO stats as a two-column table, or as JSON."""
+    if as_json:
+        print(json.dumps({**(extra or {}), "stats": stats}, indent=2))
+        return
+    for k, v in (extra or {}).items():
+        print(f"{k:>10}  {v}")
+    for k, v in stats.items():
+        print(f"{k:>10}  {v:.4f}")

@@ -1,0 +1,41 @@
+"""``daec-viz evaluate``: COCO keypoint stats of one decoder on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (
+    Progress,
+    add_dataset_argument,
+    add_decode_options,
+    decode_options,
+    open_dataset,
+    print_stats,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="COCO AP/AR of one decoder on a dataset",
+                       description="Decode every cached instance, map to image px and print "
+                                   "the 10 COCO keypoint stats.")
+    add_dataset_argument(p)
+    add_decode_options(p)
+    p.add_argument("--split", default=None, help="evaluate one split only (e.g. test)")
+    p.add_argument("--engine", choices=("hotcoco", "pycocotools"), default="hotcoco")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate
+
+    ds = open_dataset(args.dataset)
+    if args.split:
+        ds = ds.subset(args.split)
+    opts = decode_options(args)
+    with Progress("decoding", disable=args.json) as bar:
+        stats = evaluate(ds, args.method, engine=args.engine, progress=bar, **opts)
+    print_stats(stats, args.json, {"dataset": str(ds.path), "method": args.method,
+                                   "options": opts, "split": args.split or "all",
+                                   "instances": len(ds)})
+    return 0

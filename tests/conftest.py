@@ -1,0 +1,12 @@
+"""Shared test set-up: make tests/ importable for the synthetic data helpers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+SHARED_DATA = TESTS.parents[1] / "shared" / "data"

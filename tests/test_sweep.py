@@ -1,0 +1,129 @@
+"""Δ sweeps and Δ_opt learning against injected biases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic import make_dataset
+
+from daec_viz import sweep as sweep_mod
+from daec_viz.datasets import load_dataset
+from daec_viz.evaluation import evaluate
+from daec_viz.exceptions import InputError
+from daec_viz.sweep import (
+    SweepConfig,
+    choose_delta,
+    compare_patterns,
+    default_configs,
+    delta_grid,
+    learn_delta,
+    parse_deltas,
+    run_sweep,
+)
+
+DELTAS = np.arange(-2.0, 8.5, 1.0)
+
+
+def test_delta_grid():
+    assert delta_grid(2.0).tolist() == [x / 2 for x in range(-4, 17)]  # -2 .. 8 by 0.5
+    assert parse_deltas("0:3:1").tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert parse_deltas("1:2").tolist() == [1.0, 1.5, 2.0]
+    for bad in ("1", "a:b", "3:1:1", "0:1:0"):
+        with pytest.raises(InputError):
+            parse_deltas(bad)
+
+
+def test_default_configs_cover_the_paper_grid():
+    cfgs = default_configs(2.0)
+    daec = [c for c in cfgs if c.method == "daec"]
+    assert len(daec) == 21 * 4 * 2
+    assert {c.method for c in cfgs} == {"standard", "shifting", "dark", "daec"}
+
+
+def _sweep(tmp_path, bias, seed=0):
+    ds = load_dataset(make_dataset(tmp_path / f"b{bias}", n_images=160, bias=bias, jitter=0.6,
+                                   size=(20, 50), seed=seed))
+    cfgs = default_configs(2.0, DELTAS, smooth=(False,))
+    return ds, run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweeps")
+    return {b: _sweep(tmp, b) for b in [(0.0, 0.0), (0.4, 0.2), (0.8, 0.4)]}
+
+
+def test_delta_opt_tracks_the_injected_bias(sweeps):
+    d = {b: choose_delta(df, "BR").delta for b, (ds, df) in sweeps.items()}
+    # no bias: the symmetric window (Δ = 0) is optimal; Δ < 0 only adds far tails, so the
+    # curve is flat there and the arg-max may sit anywhere on that plateau
+    assert d[(0.0, 0.0)] <= 0.0
+    curve = choose_delta(sweeps[(0.0, 0.0)][1], "BR").curve
+    train = curve[curve.split == "train"].set_index("delta")["AP"]
+    assert train.max() - train[0.0] < 0.002 and train[0.0] - train[3.0] > 0.005
+    assert d[(0.0, 0.0)] < d[(0.4, 0.2)] < d[(0.8, 0.4)]
+
+
+def test_pattern_order_br_ur_bl_ul(sweeps):
+    ds, df = sweeps[(0.8, 0.4)]  # bias toward bottom-right, stronger in x
+    delta = choose_delta(df, "BR").delta
+    assert delta == 6.0
+    for split in ("train", "test"):  # compared at one Δ, as in the paper's Table 6
+        ap = compare_patterns(df, delta, split)
+        assert ap["BR"] > ap["UR"] > ap["BL"] > ap["UL"]
+    choice = choose_delta(df, "BR")
+    assert choice.gains["dark"] > 0.02 and choice.gains["standard"] > choice.gains["dark"]
+
+
+def test_sweep_rows_equal_direct_evaluation(sweeps):
+    ds, df = sweeps[(0.4, 0.2)]
+    test = ds.subset("test")
+    row = df[(df.method == "daec") & (df.pattern == "UR") & (df.delta == 3.0)
+             & (df.split == "test")]
+    assert row["AP"].iloc[0] == pytest.approx(evaluate(test, "daec", delta=3, pattern="UR")["AP"],
+                                              abs=1e-12)
+    row = df[(df.method == "dark") & (df.split == "train")]
+    assert row["AP"].iloc[0] == pytest.approx(
+        evaluate(ds.subset("train"), "dark", blur_kernel=1)["AP"], abs=1e-12)
+
+
+def test_smoothed_configs_equal_decoding_with_blur(tmp_path):
+    ds = load_dataset(make_dataset(tmp_path / "s", n_images=20, jitter=0.5, noise=0.02,
+                                   size=(20, 50)))
+    cfgs = [SweepConfig("daec", True, "BL", 2.5), SweepConfig("standard", True),
+            SweepConfig("dark", True)]
+    df = run_sweep(ds, cfgs, splits=["all"], blur_kernel=7, use_cache=False)
+    assert df.AP.iloc[0] == pytest.approx(
+        evaluate(ds, "daec", delta=2.5, pattern="BL", blur_kernel=7)["AP"], abs=1e-12)
+    assert df.AP.iloc[1] == pytest.approx(evaluate(ds, "standard", blur_kernel=7)["AP"], abs=1e-12)
+    assert df.AP.iloc[2] == pytest.approx(evaluate(ds, "dark", blur_kernel=7)["AP"], abs=1e-12)
+
+
+def test_results_are_cached_outside_the_dataset(tmp_path, monkeypatch):
+    folder = make_dataset(tmp_path / "c", n_images=10, jitter=0.5, size=(20, 50))
+    before = sorted(p.name for p in folder.iterdir())
+    ds = load_dataset(folder)
+    cfgs = [SweepConfig("daec", False, "BR", 4.0), SweepConfig("dark", True)]
+    first = run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("sweep-*.csv"))) == 1
+    monkeypatch.setattr(sweep_mod, "decode", lambda *a, **k: pytest.fail("recomputed"))
+    second = run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
+    pd.testing.assert_frame_equal(first, second, check_dtype=False)
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_learn_delta_without_splits_is_in_sample(tmp_path):
+    ds = load_dataset(make_dataset(tmp_path / "n", n_images=20, bias=(0.5, 0.5), jitter=0.5,
+                                   size=(20, 50), splits=False))
+    assert ds.splits == ["all"]
+    choice = learn_delta(ds, configs=default_configs(2.0, [0, 2, 4], ("BR",), (False,)),
+                         use_cache=False)
+    assert choice.in_sample and choice.train_split == "all"
+    assert choice.delta > 0
+
+
+def test_unknown_split_is_a_clear_error(sweeps):
+    ds, df = sweeps[(0.0, 0.0)]
+    with pytest.raises(InputError, match="split"):
+        choose_delta(df, "BR", train="val")
