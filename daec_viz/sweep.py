@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .coco_eval import STAT_NAMES
-from .decoding import PATTERNS, decode
+from .decoding import PATTERNS, decode, decode_daec_grid
 from .decoding.smoothing import gaussian_blur
 from .evaluation import score_predictions
 from .exceptions import InputError
@@ -199,12 +199,28 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
         coords = np.zeros((len(group), n, k, 2), dtype=np.float32)
         maxv = np.zeros((len(group), n, k), dtype=np.float32)
         need_blur = any(configs[i].smooth and configs[i].method != "dark" for i in group)
+        # DAEC configurations on the same maps (raw or smoothed) share one grid pass
+        daec_sets = {sm: [j for j, ci in enumerate(group)
+                          if configs[ci].method == "daec" and configs[ci].smooth == sm]
+                     for sm in (False, True)}
         for rows, hm in dataset.iter_slices(batch=batch):
             if hm.dtype == np.float16:
                 hm = hm.astype(np.float32)
             blurred = gaussian_blur(hm, blur_kernel) if need_blur else None
+            for sm, members in daec_sets.items():
+                if not members:
+                    continue
+                cs = [configs[group[j]] for j in members]
+                c_all, sc, _ = decode_daec_grid(blurred if sm else hm, sigma=sigma,
+                                                deltas=[c.delta for c in cs],
+                                                patterns=[c.pattern for c in cs])
+                for jj, j in enumerate(members):
+                    coords[j, rows] = c_all[jj]
+                    maxv[j, rows] = sc
             for j, ci in enumerate(group):
                 c = configs[ci]
+                if c.method == "daec":
+                    continue
                 maps = blurred if (c.smooth and c.method != "dark") else hm
                 r = decode(maps, c.method, **c.decode_options(sigma, blur_kernel))
                 coords[j, rows] = r.coords

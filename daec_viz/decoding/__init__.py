@@ -40,7 +40,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from .argmax import shifting_kernel, shifting_second_max_kernel, standard_kernel
-from .daec import PATTERNS, default_delta, half_width, run_daec
+from .daec import PATTERNS, default_delta, half_width, run_daec, run_daec_grid
 from .dark import run_dark
 from .smoothing import check_kernel_size, gaussian_blur, opencv_gaussian_kernel
 
@@ -53,7 +53,7 @@ CHUNK = 256
 
 __all__ = [
     "METHODS", "PATTERNS", "SHIFTING_VARIANTS", "DecodeResult", "decode", "gaussian_blur",
-    "opencv_gaussian_kernel", "half_width", "default_delta",
+    "opencv_gaussian_kernel", "half_width", "default_delta", "decode_daec_grid",
 ]
 
 
@@ -196,3 +196,44 @@ def decode(heatmaps: np.ndarray, method: str = "standard", *, sigma: float = 2.0
 
     return DecodeResult(coords.reshape(n, k, 2), scores.reshape(n, k), valid.reshape(n, k),
                         method, options)
+
+
+def decode_daec_grid(heatmaps: np.ndarray, *, sigma: float = 2.0,
+                     deltas: Sequence[float | Sequence[float]] = (4,),
+                     patterns: Sequence[str] | str = "BR"
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DAEC for many (Δ, pattern) configurations in one pass over the maps.
+
+    Equivalent to ``decode(heatmaps, "daec", sigma=sigma, delta=d, pattern=p)`` for each
+    pair ``(deltas[c], patterns[c])`` (a single pattern applies to all Δ), but each map
+    is read once and each configuration costs a few rectangle sums of a prefix table:
+    the Δ sweeps use it.
+
+    Returns
+    -------
+    coords (C, N, K, 2) float64 heatmap px, scores (N, K), valid (N, K).
+    """
+    hm = _as_maps(heatmaps)
+    n, k, h, w = hm.shape
+    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise InputError(f"expected a positive number, got {sigma!r}", field="sigma")
+    pats = [patterns] * len(deltas) if isinstance(patterns, str) else list(patterns)
+    if len(pats) != len(deltas):
+        raise InputError(f"expected {len(deltas)} patterns, got {len(pats)}", field="patterns")
+    for p in pats:
+        if p not in PATTERNS:
+            raise InputError(f"expected one of {PATTERNS}, got {p!r}", field="patterns")
+    pairs = [_resolve_delta(d, sigma) for d in deltas]
+    coords = np.empty((len(pairs), n * k, 2))
+    scores = np.empty(n * k)
+    valid = np.empty(n * k, dtype=np.bool_)
+    if n * k and pairs:
+        step = n if hm.dtype != np.float16 else CHUNK
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            maps = np.ascontiguousarray(hm[start:stop], dtype=np.float32
+                                        if hm.dtype == np.float16 else hm.dtype)
+            c, s, v = run_daec_grid(maps.reshape(-1, h, w), sigma, pairs, pats)
+            sl = slice(start * k, stop * k)
+            coords[:, sl], scores[sl], valid[sl] = c, s, v
+    return coords.reshape(len(pairs), n, k, 2), scores.reshape(n, k), valid.reshape(n, k)

@@ -144,3 +144,133 @@ def run_daec(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.n
     dx, dy = float(delta[0]), float(delta[1])
     daec_kernel(hm, half_width(sigma), math.floor(dx), dx - math.floor(dx),
                 math.floor(dy), dy - math.floor(dy), cut_x, cut_y, coords, scores, valid)
+
+
+@nb.njit(cache=True, nogil=True)
+def _rect(p, x0, x1, y0, y1):
+    # Sum over [y0, y1] x [x0, x1] (inclusive, prefix-table indices) of a 2-D prefix table
+    # p with a zero first row and column; empty ranges give 0.
+    if x1 < x0 or y1 < y0:
+        return 0.0
+    return p[y1 + 1, x1 + 1] - p[y0, x1 + 1] - p[y1 + 1, x0] + p[y0, x0]
+
+
+@nb.njit(parallel=True, cache=True)
+def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, cut_high_y,
+                     coords, scores, valid):
+    """DAEC for many (Δ, pattern) configurations at once.
+
+    hm (M, H, W); per configuration c: whole/frac parts of Δx, Δy and the cut sides;
+    outputs coords (C, M, 2), scores (M,), valid (M,). Each map is scanned once; the
+    window (widened by ``ext`` for negative Δ) is turned into prefix sums of v, v·x, v·y,
+    so every configuration costs O(1): a few rectangle sums, the fractional boundary
+    row/column weighted by 1 − frac.
+    """
+    m_maps, h, w = hm.shape
+    n_cfg = whole_x.shape[0]
+    for i in nb.prange(m_maps):
+        img = hm[i]
+        idx, mx, ok = scan_map(img.reshape(h * w))
+        cx = idx % w
+        cy = idx // w
+        scores[i] = mx
+        valid[i] = ok
+        if not ok:
+            for c in range(n_cfg):
+                coords[c, i, 0] = cx
+                coords[c, i, 1] = cy
+            continue
+        # region of every window, clipped to the map
+        gx0 = max(0, cx - e - ext)
+        gx1 = min(w - 1, cx + e + ext)
+        gy0 = max(0, cy - e - ext)
+        gy1 = min(h - 1, cy + e + ext)
+        nx = gx1 - gx0 + 1
+        ny = gy1 - gy0 + 1
+        p0 = np.zeros((ny + 1, nx + 1))
+        px = np.zeros((ny + 1, nx + 1))
+        py = np.zeros((ny + 1, nx + 1))
+        for a in range(ny):
+            r0 = 0.0
+            rx = 0.0
+            ry = 0.0
+            y = gy0 + a
+            for b in range(nx):
+                x = gx0 + b
+                v = np.float64(img[y, x])
+                if v < 1e-10:
+                    v = 1e-10
+                r0 += v
+                rx += v * x
+                ry += v * y
+                p0[a + 1, b + 1] = p0[a, b + 1] + r0
+                px[a + 1, b + 1] = px[a, b + 1] + rx
+                py[a + 1, b + 1] = py[a, b + 1] + ry
+        for c in range(n_cfg):
+            x0, x1, pxc = _bounds(cx, e, whole_x[c], frac_x[c], cut_high_x[c], w)
+            y0, y1, pyc = _bounds(cy, e, whole_y[c], frac_y[c], cut_high_y[c], h)
+            # full-weight ranges exclude the partial column/row (always at an end)
+            fx0, fx1 = x0, x1
+            if pxc >= 0:
+                if pxc == x1:
+                    fx1 = x1 - 1
+                else:
+                    fx0 = x0 + 1
+            fy0, fy1 = y0, y1
+            if pyc >= 0:
+                if pyc == y1:
+                    fy1 = y1 - 1
+                else:
+                    fy0 = y0 + 1
+            wx = 1.0 - frac_x[c]
+            wy = 1.0 - frac_y[c]
+            # shift to prefix-table indices
+            ax0, ax1, ay0, ay1 = fx0 - gx0, fx1 - gx0, fy0 - gy0, fy1 - gy0
+            s = _rect(p0, ax0, ax1, ay0, ay1)
+            sx = _rect(px, ax0, ax1, ay0, ay1)
+            sy = _rect(py, ax0, ax1, ay0, ay1)
+            if pxc >= 0:
+                bx = pxc - gx0
+                s += wx * _rect(p0, bx, bx, ay0, ay1)
+                sx += wx * _rect(px, bx, bx, ay0, ay1)
+                sy += wx * _rect(py, bx, bx, ay0, ay1)
+            if pyc >= 0:
+                by = pyc - gy0
+                s += wy * _rect(p0, ax0, ax1, by, by)
+                sx += wy * _rect(px, ax0, ax1, by, by)
+                sy += wy * _rect(py, ax0, ax1, by, by)
+                if pxc >= 0:
+                    bx = pxc - gx0
+                    s += wx * wy * _rect(p0, bx, bx, by, by)
+                    sx += wx * wy * _rect(px, bx, bx, by, by)
+                    sy += wx * wy * _rect(py, bx, bx, by, by)
+            if s > 0.0:
+                coords[c, i, 0] = sx / s
+                coords[c, i, 1] = sy / s
+            else:
+                coords[c, i, 0] = cx
+                coords[c, i, 1] = cy
+
+
+def run_daec_grid(hm: np.ndarray, sigma: float, deltas: list[tuple[float, float]],
+                  patterns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DAEC of maps ``hm`` (M, H, W) for every (Δ pair, pattern) configuration.
+
+    Returns coords (C, M, 2) heatmap px, scores (M,), valid (M,); the same as running
+    :func:`run_daec` once per configuration, at the cost of one scan. Differences of
+    prefix sums cost a few digits: agreement is ~1e-12 px for windows around a real peak
+    and ~1e-5 px at worst, for windows holding only clamped (1e-10) values.
+    """
+    m = hm.shape[0]
+    dx = np.array([d[0] for d in deltas], dtype=np.float64)
+    dy = np.array([d[1] for d in deltas], dtype=np.float64)
+    cut = np.array([_CUT_HIGH[p] for p in patterns], dtype=np.bool_).reshape(-1, 2)
+    whole_x, whole_y = np.floor(dx).astype(np.int64), np.floor(dy).astype(np.int64)
+    ext = int(max(0, -min(whole_x.min(initial=0), whole_y.min(initial=0)))) + 1
+    coords = np.empty((len(deltas), m, 2))
+    scores = np.empty(m)
+    valid = np.empty(m, dtype=np.bool_)
+    daec_grid_kernel(hm, half_width(sigma), ext, whole_x, dx - whole_x, whole_y, dy - whole_y,
+                     np.ascontiguousarray(cut[:, 0]), np.ascontiguousarray(cut[:, 1]),
+                     coords, scores, valid)
+    return coords, scores, valid
