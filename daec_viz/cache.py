@@ -67,8 +67,8 @@ Examples
 ...     w.add(np.zeros((3, 17, 64, 48), np.float32), image_ids=[1, 1, 2],
 ...           centers=np.full((3, 2), 100.0), scales=np.ones((3, 2)))
 >>> cache = open_cache(path)
->>> cache.heatmaps.shape, cache.heatmaps[1:3].dtype, cache.meta.heatmap_size
-((3, 17, 64, 48), dtype('float32'), (48, 64))
+>>> cache.heatmaps.shape, str(cache.heatmaps[1:3].dtype), cache.meta.heatmap_size
+((3, 17, 64, 48), 'float32', (48, 64))
 >>> cache.close()
 """
 

@@ -14,7 +14,7 @@ Coordinates of results are **image pixels**, (x, y) = (column, row), COCO conven
 
 Example
 -------
->>> stats = coco_keypoint_stats("annotations.json",
+>>> stats = coco_keypoint_stats("annotations.json",                    # doctest: +SKIP
 ...                             results_from_arrays(image_ids, coords_img, maxvals, scores))
 >>> stats["AP"]                                                       # doctest: +SKIP
 0.7512
