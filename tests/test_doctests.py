@@ -19,3 +19,8 @@ def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+
+
+def test_every_public_name_resolves():
+    for name in daec_viz.__all__:
+        assert getattr(daec_viz, name) is not None, name

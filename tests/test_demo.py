@@ -1,0 +1,184 @@
+"""Tests of the demo dataset builder (daec_viz.demo) and ``daec-viz demo``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daec_viz import demo as demo_mod
+from daec_viz.datasets import load_dataset
+from daec_viz.decoding import decode
+from daec_viz.demo import DEMO_VERSION, build_demo, demo_version_of, ensure_demo
+from daec_viz.exceptions import InputError
+from daec_viz.simulate import MODEL_NAME, NetworkKnobs
+
+N_SMALL = 16
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory) -> tuple[Path, float]:
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    t = time.perf_counter()
+    build_demo(out, seed=1, n_images=N_SMALL)
+    return out, time.perf_counter() - t
+
+
+def test_small_build_is_fast_and_loads(small_demo):
+    path, seconds = small_demo
+    assert seconds < 5.0
+    ds = load_dataset(path)
+    assert ds.meta.simulated and ds.meta.model == MODEL_NAME
+    assert ds.meta.convention == "hrnet" and ds.meta.sigma == 2.0
+    assert ds.meta.heatmap_size == (48, 64) and ds.meta.input_size == (192, 256)
+    prov = ds.meta.provenance
+    assert prov["demo_version"] == DEMO_VERSION and prov["seed"] == 1
+    assert NetworkKnobs.from_dict(prov["knobs"]) == NetworkKnobs()
+    assert sorted(ds.splits) == ["test", "train"]
+    images = ds.coco.dataset["images"]
+    assert len(images) == N_SMALL
+    n_train = sum(im["split"] == "train" for im in images)
+    assert n_train == round(0.6 * N_SMALL)
+    split_of = {im["id"]: im["split"] for im in images}
+    assert (ds.instances["split"] == ds.instances["image_id"].map(split_of)).all()
+    for im in images:
+        assert ds.image_path(im["id"]) is not None
+        assert 320 <= im["width"] <= 480
+
+
+def test_annotations_are_realistic(small_demo):
+    path, _ = small_demo
+    d = json.loads((path / "annotations.json").read_text())
+    per_image = np.bincount([a["image_id"] for a in d["annotations"]])
+    assert per_image[1:].max() <= 3
+    kp = np.array([a["keypoints"] for a in d["annotations"]]).reshape(-1, 17, 3)
+    v = kp[..., 2]
+    assert set(np.unique(v)) <= {0, 1, 2}
+    assert 0.5 < (v == 2).mean() < 0.95 and (v == 1).any() and (v == 0).any()
+    assert (kp[v == 0][:, :2] == 0).all()
+    for a, k in zip(d["annotations"], kp, strict=True):
+        x, y, w, h = a["bbox"]
+        assert 0 < a["area"] <= w * h
+        assert a["num_keypoints"] == int((k[:, 2] > 0).sum())
+    # labelled keypoints lie inside their image
+    size = {im["id"]: (im["width"], im["height"]) for im in d["images"]}
+    for a, k in zip(d["annotations"], kp, strict=True):
+        w, h = size[a["image_id"]]
+        lab = k[:, 2] > 0
+        assert (k[lab, 0] >= 0).all() and (k[lab, 0] <= w - 1).all()
+        assert (k[lab, 1] >= 0).all() and (k[lab, 1] <= h - 1).all()
+
+
+def test_same_seed_same_bytes(small_demo, tmp_path):
+    path, _ = small_demo
+    again = build_demo(tmp_path / "again", seed=1, n_images=N_SMALL)
+    assert _digests(again) == _digests(path)
+    other = build_demo(tmp_path / "other", seed=2, n_images=N_SMALL)
+    assert _digests(other)["annotations.json"] != _digests(path)["annotations.json"]
+
+
+def test_knobs_change_heatmaps_not_images(small_demo, tmp_path):
+    path, _ = small_demo
+    nf = build_demo(tmp_path / "nf", seed=1, n_images=N_SMALL, knobs=NetworkKnobs.noise_free())
+    a, b = _digests(path), _digests(nf)
+    assert a["heatmaps.h5"] != b["heatmaps.h5"]
+    assert {k: v for k, v in a.items() if k != "heatmaps.h5"} == \
+        {k: v for k, v in b.items() if k != "heatmaps.h5"}
+    # consistency: noise-free maps decode (DARK) to the GT of the visible joints
+    ds = load_dataset(nf)
+    rows = np.arange(len(ds))
+    gt = ds.gt_keypoints(rows)
+    aff = ds.affines(rows)
+    gain = aff[:, [0, 1], [0, 1]]                       # image px per heatmap px
+    pred = ds.to_image(decode(np.asarray(ds.heatmaps[:]), "dark").coords, rows)
+    err_hm = np.abs(pred - gt[..., :2]) / gain[:, None, :]
+    vis = gt[..., 2] == 2
+    assert vis.sum() > 50
+    assert np.nanmax(err_hm[vis]) < 0.05
+
+
+def test_bias_knob_moves_mean_error(tmp_path):
+    knobs = NetworkKnobs.noise_free().replace(quantize_targets=True, bias=(0.6, 0.3))
+    out = build_demo(tmp_path / "b", seed=4, n_images=N_SMALL, knobs=knobs)
+    ds = load_dataset(out)
+    rows = np.arange(len(ds))
+    gt = ds.gt_keypoints(rows)
+    gain = ds.affines(rows)[:, [0, 1], [0, 1]]
+    pred = ds.to_image(decode(np.asarray(ds.heatmaps[:]), "dark").coords, rows)
+    err_hm = (pred - gt[..., :2]) / gain[:, None, :]
+    vis = gt[..., 2] == 2
+    np.testing.assert_allclose(err_hm[vis].mean(axis=0), (0.6, 0.3), atol=0.06)
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    def boom(fraction: float, message: str) -> None:
+        if fraction > 0.3:
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        build_demo(tmp_path / "d", seed=0, n_images=N_SMALL, progress=boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_reaches_one_and_refuses_overwrite(tmp_path):
+    seen: list[float] = []
+    out = build_demo(tmp_path / "d", seed=0, n_images=4, progress=lambda f, m: seen.append(f))
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(InputError):
+        build_demo(out, seed=0, n_images=4, overwrite=False)
+    with pytest.raises(InputError):
+        build_demo(tmp_path / "x", n_images=1)
+
+
+def test_ensure_demo_builds_once_and_rebuilds_stale(tmp_path, monkeypatch):
+    calls: list[Path] = []
+    real = demo_mod.build_demo
+
+    def small(out, **kw):
+        calls.append(Path(out))
+        return real(out, seed=0, n_images=4, progress=kw.get("progress"))
+
+    monkeypatch.setattr(demo_mod, "build_demo", small)
+    root = tmp_path / "demo"
+    assert ensure_demo(root) == root.resolve() and len(calls) == 1
+    ensure_demo(root)
+    assert len(calls) == 1                                  # up to date: not rebuilt
+    monkeypatch.setattr(demo_mod, "DEMO_VERSION", "999")
+    assert demo_version_of(root) == DEMO_VERSION
+    ensure_demo(root)
+    assert len(calls) == 2                                  # stale: rebuilt
+
+
+def test_cli_demo(tmp_path, capsys):
+    from daec_viz.cli import build_parser
+
+    parser = build_parser()
+    if "demo" not in parser._subparsers._group_actions[0].choices:  # not registered yet
+        import argparse
+
+        from daec_viz.cli import demo_cmd
+
+        parser = argparse.ArgumentParser()
+        demo_cmd.register(parser.add_subparsers())
+    out = tmp_path / "d"
+    args = parser.parse_args(["demo", str(out), "--images", "4", "--bias", "0.1", "0.2",
+                              "--json"])
+    assert args.func(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["knobs"]["bias"] == [0.1, 0.2] and summary["images"] == 4
+    args = parser.parse_args(["demo", str(out), "--images", "4"])
+    with pytest.raises(InputError):
+        args.func(args)
+    args = parser.parse_args(["demo", str(out), "--images", "4", "--noise-free", "--force",
+                              "--quiet"])
+    assert args.func(args) == 0
+    assert load_dataset(out).meta.provenance["knobs"]["fit_noise"] == 0.0
