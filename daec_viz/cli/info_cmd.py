@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from ..datasets import load_dataset
+from .common import open_dataset
 
 
 def register(subparsers: Any) -> None:
@@ -66,7 +66,7 @@ def format_summary(s: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Load the dataset and print its summary; errors propagate as DatasetError."""
-    with load_dataset(args.dataset) as ds:
+    with open_dataset(args.dataset) as ds:
         summary = ds.summary()
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
