@@ -1,0 +1,67 @@
+"""The daec-viz command: sub-commands on a small dataset, JSON output, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from synthetic import make_dataset
+
+from daec_viz.cli import build_parser, main
+from daec_viz.datasets import load_dataset
+from daec_viz.evaluation import evaluate
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("cli") / "ds", n_images=30, bias=(0.5, 0.5),
+                        jitter=0.5, size=(20, 50))
+
+
+def test_every_subcommand_is_registered():
+    names = set(build_parser()._subparsers._group_actions[0].choices)
+    assert {"info", "evaluate", "sweep", "errors", "coco-eval", "pckh", "demo", "infer",
+            "bench"} <= names
+
+
+def test_evaluate_json_matches_library(folder, capsys):
+    assert main(["evaluate", str(folder), "--method", "daec", "--delta", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    expected = evaluate(load_dataset(folder), "daec", delta=3.0, pattern="BR")
+    assert out["stats"] == pytest.approx(expected, abs=1e-12)
+    assert out["options"] == {"pattern": "BR", "delta": 3.0}
+
+
+def test_evaluate_one_split(folder, capsys):
+    assert main(["evaluate", str(folder), "--method", "dark", "--split", "test", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ds = load_dataset(folder).subset("test")
+    assert out["instances"] == len(ds)
+    assert out["stats"]["AP"] == pytest.approx(evaluate(ds, "dark")["AP"], abs=1e-12)
+
+
+def test_sweep_writes_table_and_learns_delta(folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    out_csv = tmp_path / "sweep.csv"
+    assert main(["sweep", str(folder), "--deltas=0:6:1", "--patterns", "BR", "UL",
+                 "--smooth", "off", "--out", str(out_csv), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    import pandas as pd
+
+    df = pd.read_csv(out_csv)
+    assert len(df) == report["rows"] == (3 + 2 * 7) * 2  # 3 baselines + 2 patterns x 7 Δ, 2 splits
+    br = [c for c in report["learned"] if c["pattern"] == "BR"][0]
+    assert br["delta"] > 0 and br["gains"]["dark"] > 0
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["evaluate", "/nonexistent/folder", "--method", "dark"], "/nonexistent/folder"),
+    (["sweep", "{folder}", "--out", "x.txt"], "--out"),
+    (["sweep", "{folder}", "--deltas=a:b", "--out", "x.csv"], "deltas"),
+    (["evaluate", "{folder}", "--method", "daec", "--split", "val"], "split"),
+])
+def test_bad_input_is_one_clear_line(argv, needle, folder, capsys):
+    argv = [a.format(folder=folder) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1
