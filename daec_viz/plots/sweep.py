@@ -1,0 +1,163 @@
+"""AP (or any of the 10 COCO stats) against DAEC's Δ, from a sweep table.
+
+:func:`sweep_figure` draws the table of :func:`daec_viz.sweep.run_sweep`: one line per
+cut pattern on the evaluated split (smoothing as the line style: solid raw, dashed
+smoothed), the baselines (standard, shifting, DARK) as horizontal lines in their
+method colours, the train curve of the chosen pattern (dotted) with Δ_opt marked on it
+and labelled with its test value, and the current app-wide Δ as a vertical line.
+
+:func:`delta_snippets` gives the chosen Δ as JSON and as configuration snippets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..coco_eval import STAT_NAMES
+from ..decoding import PATTERNS
+from ..exceptions import InputError
+from .style import method_color
+
+__all__ = ["PATTERN_COLORS", "sweep_figure", "delta_snippets"]
+
+#: One colour per cut pattern (DAEC's red for BR, the paper's recommended corner).
+PATTERN_COLORS: dict[str, str] = {"BR": "#d62728", "UR": "#9467bd", "BL": "#8c564b",
+                                  "UL": "#e377c2"}
+_DASH = {False: "solid", True: "dash"}
+
+
+def _curve(sweep: pd.DataFrame, pattern: str, smooth: bool, split: str) -> pd.DataFrame:
+    sm = sweep["smooth"].astype(bool) == bool(smooth)
+    return sweep[(sweep["method"] == "daec") & (sweep["pattern"] == pattern) & sm
+                 & (sweep["split"] == split)].sort_values("delta")
+
+
+def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
+                 patterns: Sequence[str] = PATTERNS, smooth: Sequence[bool] = (False, True),
+                 choice: Any = None, current_delta: float | None = None,
+                 baselines: Sequence[str] = ("standard", "shifting", "dark"),
+                 title: str | None = None) -> go.Figure:
+    """``stat`` against Δ: one line per pattern × smoothing, baselines as horizontal lines.
+
+    Parameters
+    ----------
+    sweep : the table of :func:`daec_viz.sweep.run_sweep` (method, pattern, smooth, delta,
+        split and the 10 stats).
+    stat : one of :data:`daec_viz.coco_eval.STAT_NAMES`.
+    split : the split whose curves are drawn.
+    patterns, smooth : which DAEC curves to draw.
+    choice : a :class:`daec_viz.sweep.DeltaChoice`: its train curve is drawn dotted
+        (trace ``"train <pattern>"``), Δ_opt marked on it (trace ``"Δ_opt"``) and labelled
+        with the test value.
+    current_delta : a vertical line at the app-wide Δ.
+
+    Traces are named ``"<pattern>"`` or ``"<pattern> +smooth"`` (x = Δ, y = ``stat``); each
+    baseline is a horizontal shape (name = method or ``"<method> +smooth"``) with a
+    legend-only trace ``"<name> <value>"``. DARK is drawn once, from its ``+smooth`` row
+    when present (DARK as published blurs the map itself), named ``"dark"``. The y range
+    is set to the band around the curves' maxima and the baselines.
+    """
+    if stat not in STAT_NAMES:
+        raise InputError(f"expected one of {STAT_NAMES}, got {stat!r}", field="stat")
+    if sweep.empty:
+        raise InputError("the sweep table is empty", field="sweep")
+    fig = go.Figure()
+    for s in smooth:
+        for p in patterns:
+            c = _curve(sweep, p, s, split)
+            if c.empty:
+                continue
+            name = p + (" +smooth" if s else "")
+            fig.add_trace(go.Scatter(
+                x=c["delta"].to_numpy(float), y=c[stat].to_numpy(float), mode="lines+markers",
+                name=name, line={"color": PATTERN_COLORS.get(p), "dash": _DASH[bool(s)]},
+                marker={"size": 5}, customdata=np.full(len(c), p),
+                hovertemplate=f"{name}: Δ=%{{x:g}}, {stat}=%{{y:.4f}}<extra></extra>"))
+    base_vals: list[float] = []
+    for s in smooth:
+        for m in baselines:
+            if m == "dark" and not s and True in smooth:
+                continue  # DARK as published blurs on its own: drawn once, from +smooth
+            rows = sweep[(sweep["method"] == m) & (sweep["smooth"].astype(bool) == bool(s))
+                         & (sweep["split"] == split)]
+            if rows.empty:
+                continue
+            v = float(rows[stat].iloc[0])
+            base_vals.append(v)
+            name = m + (" +smooth" if s and m != "dark" else "")
+            dash = "solid" if m == "dark" else _DASH[bool(s)]
+            fig.add_hline(y=v, line={"color": method_color(m), "dash": dash, "width": 1.5},
+                          name=name)
+            # the legend entry (a shape has none): value in the label
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{name} {v:.3f}",
+                                     line={"color": method_color(m), "dash": dash}))
+    if choice is not None and choice.curve is not None:
+        tr = choice.curve[choice.curve["split"] == choice.train_split].sort_values("delta")
+        lab = f"train {choice.pattern}" + (" +smooth" if choice.smooth else "")
+        fig.add_trace(go.Scatter(x=tr["delta"].to_numpy(float), y=tr[stat].to_numpy(float),
+                                 mode="lines", name=lab,
+                                 line={"color": PATTERN_COLORS.get(choice.pattern),
+                                       "dash": "dot", "width": 1.5}, opacity=0.7))
+        fig.add_trace(go.Scatter(
+            x=[choice.delta], y=[choice.train_value], mode="markers+text", name="Δ_opt",
+            marker={"symbol": "star", "size": 16, "color": "black"},
+            text=[f"Δ_opt = {choice.delta:g} · {choice.test_split} {stat} "
+                  f"{choice.test_value:.4f}"],
+            textposition="top center"))
+    if current_delta is not None:
+        fig.add_vline(x=float(current_delta), line={"color": "#444", "width": 1,
+                                                    "dash": "dashdot"},
+                      name="current Δ", annotation_text=f"Δ = {current_delta:g}",
+                      annotation_position="bottom right")
+    # focus on the interesting band (the curves fall off at large |Δ|); double-click the
+    # plot to see everything
+    tops = [float(np.nanmax(t.y)) for t in fig.data if t.y is not None and len(t.y)
+            and t.y[0] is not None]
+    if tops:
+        hi = max(tops + base_vals)
+        lo = min([*base_vals, *tops])
+        pad = max(0.02, 0.6 * (hi - lo))
+        fig.update_yaxes(range=[lo - pad, hi + 0.25 * pad])
+    fig.update_layout(title=title or f"{stat} vs Δ ({split} split)",
+                      xaxis_title="Δ (heatmap px)", yaxis_title=stat, height=480,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      legend={"orientation": "h", "y": -0.18, "yanchor": "top"},
+                      hovermode="closest")
+    return fig
+
+
+def delta_snippets(delta: float, pattern: str = "BR", sigma: float = 2.0,
+                   smooth: bool = False, extra: dict[str, Any] | None = None
+                   ) -> dict[str, str]:
+    """The chosen Δ as ``json``, an HRNet-style ``hrnet`` YAML block (``TEST.DAEC.DELTA``)
+    and an ``mmpose``-style decode setting (a Python dict for the codec's test config).
+
+    >>> print(delta_snippets(4, "BR")["hrnet"])
+    TEST:
+      DAEC:
+        DELTA: 4
+        PATTERN: BR
+        SIGMA: 2
+        BLUR_KERNEL: 0
+    """
+    if pattern not in PATTERNS:
+        raise InputError(f"expected one of {PATTERNS}, got {pattern!r}", field="pattern")
+    d = float(delta)
+    payload = {"delta": d, "pattern": pattern, "sigma": float(sigma), "smooth": bool(smooth),
+               **(extra or {})}
+    blur = 11 if smooth else 0
+    hrnet = (f"TEST:\n  DAEC:\n    DELTA: {d:g}\n    PATTERN: {pattern}\n"
+             f"    SIGMA: {float(sigma):g}\n    BLUR_KERNEL: {blur}")
+    mmpose = ("# mmpose-style codec setting (test_cfg); decode with daec_viz.decode\n"
+              "codec = dict(\n"
+              "    type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64),\n"
+              f"    sigma={float(sigma):g},\n"
+              f"    decode=dict(type='DAEC', delta={d:g}, pattern='{pattern}', "
+              f"blur_kernel_size={blur if smooth else 'None'}))")
+    return {"json": json.dumps(payload, indent=2), "hrnet": hrnet, "mmpose": mmpose}

@@ -1,0 +1,1 @@
+"""Holds the Streamlit main script that ``daec-viz app`` launches."""

@@ -1,0 +1,139 @@
+"""The app's entry: page navigation (``st.navigation``) and the sidebar.
+
+Sidebar: the dataset (the bundled simulated demo, built on first launch with a progress
+bar, or any dataset folder; ``daec-viz app DATASET`` / ``streamlit run app.py --
+--dataset DATASET`` / ``$DAEC_VIZ_DATASET`` preselect one) and the app-wide decoder
+controls Δ, pattern, σ and smoothing, kept in ``st.session_state`` (keys ``delta``,
+``pattern``, ``sigma``, ``smooth``) so every page updates live.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from daec_viz_app import state
+from daec_viz_app.ui import guarded, simulated_badge
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+DEMO = "Bundled demo (simulated)"
+FOLDER = "Another dataset folder"
+DELTA_RANGE = (-2.0, 10.0)
+
+
+def _pages() -> list:
+    return [
+        st.Page(PAGES_DIR / "explore.py", title="Explore", icon=":material/image_search:",
+                url_path="explore", default=True),
+        st.Page(PAGES_DIR / "ap_vs_delta.py", title="AP vs Δ", icon=":material/show_chart:",
+                url_path="ap_vs_delta"),
+        st.Page(PAGES_DIR / "errors.py", title="Error direction", icon=":material/explore:",
+                url_path="errors"),
+        st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/table_chart:",
+                url_path="compare"),
+        st.Page(PAGES_DIR / "learn.py", title="Learn", icon=":material/school:",
+                url_path="learn"),
+    ]
+
+
+def _init_state() -> None:
+    ss = st.session_state
+    if "dataset_choice" not in ss:
+        given = state.resolve_initial_dataset(sys.argv[1:])
+        ss["dataset_choice"] = FOLDER if given else DEMO
+        ss["folder_input"] = given or ""
+    ss.setdefault("delta", 4.0)
+    ss.setdefault("pattern", "BR")
+    ss.setdefault("sigma", 2.0)
+    ss.setdefault("smooth", False)
+    if "pending_delta" in ss:  # a page asked for another Δ (click on a curve, Δ_opt button)
+        lo, hi = DELTA_RANGE
+        ss["delta"] = float(min(hi, max(lo, ss.pop("pending_delta"))))
+
+
+def _demo_path() -> str:
+    from daec_viz.demo import ensure_demo
+    bar = st.sidebar.progress(0.0, text="Building the demo dataset (first launch only)…")
+    try:
+        path = ensure_demo(progress=lambda f, msg="": bar.progress(
+            min(1.0, max(0.0, float(f))), text=f"Building the demo: {msg}"))
+    finally:
+        bar.empty()
+    return str(path)
+
+
+def _sidebar_dataset() -> None:
+    ss = st.session_state
+    sb = st.sidebar
+    sb.header("Dataset")
+    choice = sb.radio("Source", (DEMO, FOLDER), key="dataset_choice",
+                      label_visibility="collapsed")
+    if choice == DEMO:
+        if not ss.get("demo_path"):
+            ss["demo_path"] = _demo_path()
+        ss["dataset_path"] = ss["demo_path"]
+    else:
+        folder = sb.text_input("Dataset folder", key="folder_input",
+                               placeholder="/path/to/folder with annotations.json + "
+                                           "heatmaps.h5",
+                               help="A daec-viz dataset folder: annotations.json (COCO "
+                                    "keypoints), heatmaps.h5 or .npz, optional images/.")
+        folder = folder.strip()
+        if not folder:
+            ss["dataset_path"] = None
+            sb.info("Type a dataset folder, or choose the demo.")
+            return
+        if not Path(folder).expanduser().is_dir():
+            ss["dataset_path"] = None
+            sb.error(f"{folder}: not a folder. Type the path of a dataset folder "
+                     "(annotations.json + heatmaps.h5).")
+            return
+        ss["dataset_path"] = str(Path(folder).expanduser().resolve())
+    ds, path, _ = state.current()
+    ss.setdefault("sigma_for", None)
+    if ss["sigma_for"] != path:  # a new dataset: σ starts at the cache's σ
+        ss["sigma_for"] = path
+        ss["sigma"] = float(ds.meta.sigma)
+    sb.caption(f"{Path(path).name}: {len(ds)} people, {len(ds.image_ids)} images, "
+               f"{ds.num_keypoints} joints, maps {ds.meta.heatmap_size[0]}×"
+               f"{ds.meta.heatmap_size[1]}, σ = {ds.meta.sigma:g}, model "
+               f"`{ds.meta.model}`")
+    with sb:
+        simulated_badge(ds)
+
+
+def _sidebar_controls() -> None:
+    sb = st.sidebar
+    sb.header("Decoder (app-wide)")
+    lo, hi = DELTA_RANGE
+    sb.slider("Δ (heatmap px)", lo, hi, step=0.5, key="delta",
+              help="DAEC's error-compensation cut: Δ px off the pattern's corner of the "
+                   "(6σ+3) window.")
+    sb.selectbox("Cut pattern", ("BR", "UR", "BL", "UL"), key="pattern",
+                 help="The corner of the window that is cut (BR compensates a "
+                      "bottom-right bias).")
+    sb.slider("σ (window, heatmap px)", 0.5, 5.0, step=0.5, key="sigma",
+              help="DAEC window half-width int(3σ+1); defaults to the cache's σ.")
+    sb.toggle("Smoothing (Gaussian blur 11 first)", key="smooth",
+              help="Blur every map before standard, shifting and DAEC (DARK always "
+                   "uses its own blur).")
+    t = st.session_state.get("last_render_s")
+    if t is not None:
+        sb.caption(f"last page render: {t * 1000:.0f} ms")
+
+
+def run() -> None:
+    """Build the app (called by ``app.py`` and ``daec_viz_app/entry/app.py``; this file
+    is not a main script itself: Streamlit would treat its sibling ``pages/`` folder as
+    old-style pages)."""
+    st.set_page_config(page_title="daec-viz", page_icon=":material/my_location:",
+                       layout="wide")
+    _init_state()
+    nav = st.navigation(_pages())
+    st.sidebar.title("daec-viz")
+    guarded(_sidebar_dataset)
+    _sidebar_controls()
+    nav.run()
+

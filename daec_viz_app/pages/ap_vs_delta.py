@@ -1,0 +1,115 @@
+"""AP vs Δ: the sweep curves, Δ_opt learned on train, export of the chosen Δ."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from daec_viz.coco_eval import STAT_NAMES
+from daec_viz.decoding import PATTERNS
+from daec_viz.plots.sweep import delta_snippets, sweep_figure
+from daec_viz.sweep import choose_delta
+from daec_viz_app import state
+from daec_viz_app.ui import Timer, guarded, simulated_badge
+
+
+def _sweep(path: str, key: tuple, sigma: float):
+    """The sweep with a progress bar while it runs (then cached in memory and on disk)."""
+    bar = st.progress(0.0, text="Sweeping Δ × patterns × smoothing (cached afterwards)…")
+    try:
+        df = state.sweep(path, key, sigma, progress=lambda f, label="": bar.progress(
+            min(1.0, max(0.0, float(f))), text=f"Sweeping: {label}"))
+    finally:
+        bar.empty()
+    return df
+
+
+def render() -> None:
+    with Timer():
+        _render()
+
+
+def _render() -> None:
+    st.title("AP vs Δ")
+    ds, path, key = state.current()
+    simulated_badge(ds)
+    ctl = state.controls()
+    df = _sweep(path, key, ctl.sigma)
+    splits = sorted(set(df["split"]))
+    has_tt = {"train", "test"} <= set(splits)
+    train, test = ("train", "test") if has_tt else (splits[0], splits[0])
+
+    c1, c2, c3, c4 = st.columns(4)
+    stat = c1.selectbox("Statistic", STAT_NAMES, key="sw_stat")
+    split = c2.selectbox("Curves of split", splits, key="sw_split",
+                         index=splits.index(test))
+    patterns = c3.multiselect("Patterns", PATTERNS, default=list(PATTERNS), key="sw_pat")
+    smooth_opts = c4.multiselect("Smoothing", ["off", "on"], default=["off", "on"],
+                                 key="sw_smooth")
+    smooth = tuple(s == "on" for s in smooth_opts)
+
+    choice = choose_delta(df, pattern=ctl.pattern, smooth=ctl.smooth, stat=stat,
+                          train=train, test=test)
+    # the current Δ's value on the test split: from the sweep when on its grid, else live
+    cur = choice.curve[(choice.curve["split"] == test)
+                       & np.isclose(choice.curve["delta"], ctl.delta)]
+    if not cur.empty:
+        cur_val = float(cur[stat].iloc[0])
+    else:
+        cur_val = state.stats(path, key, "daec", ctl.sigma, ctl.delta, ctl.pattern,
+                              ctl.smooth, test)[stat]
+    dark_rows = df[(df["method"] == "dark") & df["smooth"].astype(bool)
+                   & (df["split"] == test)]
+    dark_val = float(dark_rows[stat].iloc[0]) if not dark_rows.empty else np.nan
+    m = st.columns(4)
+    m[0].metric(f"DAEC {stat}", f"{cur_val:.4f}",
+                delta=f"{cur_val - dark_val:+.4f} vs DARK" if np.isfinite(dark_val) else None,
+                help=f"{test!r} split at {ctl.label()}")
+    m[1].metric("Δ_opt (learned on " + train + ")", f"{choice.delta:g}")
+    m[2].metric(f"{test} {stat} at Δ_opt", f"{choice.test_value:.4f}")
+    m[3].metric(f"train {stat} at Δ_opt", f"{choice.train_value:.4f}")
+    if choice.in_sample:
+        st.caption("No train/test split: Δ_opt is learned and reported on the same data "
+                   "(the gain is optimistic).")
+
+    fig = sweep_figure(df, stat, split, patterns=patterns, smooth=smooth, choice=choice,
+                       current_delta=ctl.delta)
+    ev = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points",
+                         config={"displaylogo": False})
+    st.caption("Click a point of a curve to set the app-wide Δ. Solid: raw maps; dashed: "
+               "smoothed; dotted: the train curve of the current pattern. Horizontal lines: "
+               "standard, shifting and DARK (DARK always with its own blur).")
+    pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
+    if pts:
+        x = float(pts[0].get("x"))
+        sel_id = json.dumps([round(x, 4), pts[0].get("curve_number")])
+        if st.session_state.get("sw_last_sel") != sel_id:
+            st.session_state["sw_last_sel"] = sel_id
+            if not np.isclose(x, ctl.delta):
+                state.request_delta(x)
+    b1, b2 = st.columns([1, 3])
+    if b1.button(f"Use Δ_opt = {choice.delta:g}", key="sw_use_opt",
+                 disabled=bool(np.isclose(choice.delta, ctl.delta))):
+        state.request_delta(choice.delta)
+
+    st.subheader("Export the chosen Δ")
+    which = st.radio("Δ to export", ("current", "Δ_opt"), horizontal=True, key="sw_which")
+    d = ctl.delta if which == "current" else choice.delta
+    snips = delta_snippets(d, ctl.pattern, ctl.sigma, ctl.smooth,
+                           extra={"learned_on": train, "stat": stat,
+                                  "test_value": choice.test_value if which != "current"
+                                  else cur_val, "dataset": str(path)})
+    st.download_button("Download JSON", snips["json"], file_name="daec_delta.json",
+                       mime="application/json", key="sw_dl")
+    t1, t2, t3 = st.tabs(["JSON", "HRNet config (TEST.DAEC.DELTA)", "mmpose decode"])
+    t1.code(snips["json"], language="json")
+    t2.code(snips["hrnet"], language="yaml")
+    t3.code(snips["mmpose"], language="python")
+    with st.expander("Sweep table"):
+        st.dataframe(df, width="stretch", hide_index=True)
+        st.caption(f"Cached on disk in {state.cache_dir_note()}")
+
+
+guarded(render)

@@ -1,0 +1,109 @@
+"""Compare: the paper's Table 1 layout, PCKh for MPII-style data, decoder speed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from daec_viz.benchmark import format_table, run_benchmark
+from daec_viz.pckh import MPII_JOINT_NAMES, pckh
+from daec_viz.plots.compare import (
+    gains_frame,
+    pckh_frame,
+    speed_figure,
+    table1_frame,
+    table_figure,
+)
+from daec_viz_app import state
+from daec_viz_app.ui import Timer, ap_metrics, guarded, simulated_badge
+
+BENCH_N = 500
+
+
+@st.cache_resource(show_spinner=False)
+def _bench_store() -> dict:
+    return {}
+
+
+def _benchmark(n: int, progress: Any = None) -> dict:
+    """A live benchmark, kept in memory for the process (no element inside a cached
+    function, so the progress bar can be drawn)."""
+    store = _bench_store()
+    if n not in store:
+        store[n] = run_benchmark(n=n, repeats=3, ref_n=20, progress=progress)
+    return store[n]
+
+
+def _head_sizes(ds: Any) -> np.ndarray | None:
+    """(N,) head-size normalisers from the annotations (``head_size`` or ``normalize``),
+    None when absent."""
+    anns = ds.coco.anns
+    out = []
+    for a in ds.instances["ann_id"].to_numpy().tolist():
+        ann = anns.get(a, {})
+        v = ann.get("head_size", ann.get("normalize"))
+        if v is None:
+            return None
+        out.append(float(v))
+    return np.asarray(out)
+
+
+def render() -> None:
+    with Timer():
+        _render()
+
+
+def _render() -> None:
+    st.title("Compare")
+    ds, path, key = state.current()
+    simulated_badge(ds)
+    ctl = state.controls()
+    ap_metrics(path, key, ds, ctl)
+    split = state.eval_split(ds)
+    stats = state.stats_all(path, key, ctl, split)
+
+    st.subheader("COCO keypoint stats (the paper's Table 1 layout)")
+    w, h = ds.meta.input_size
+    t1 = table1_frame(stats, model=ds.meta.model, input_size=f"{h}×{w}")
+    st.plotly_chart(table_figure(t1), key="cmp_table1", config={"displaylogo": False})
+    st.caption(f"{split!r} split, percent. AP↑ = DAEC's AP minus the row's. DAEC at "
+               f"{ctl.label()}; DARK with its own blur; smoothing "
+               f"{'on' if ctl.smooth else 'off'} for standard and shifting.")
+    st.markdown("**DAEC's gain over each baseline** (percentage points)")
+    st.plotly_chart(table_figure(gains_frame(stats), gains=True), key="cmp_gains",
+                    config={"displaylogo": False})
+    with st.expander("As a table (copy / download)"):
+        st.dataframe(t1, width="stretch")
+
+    st.subheader("PCKh (MPII-style data)")
+    heads = _head_sizes(ds) if tuple(ds.keypoint_names) == MPII_JOINT_NAMES else None
+    if heads is None:
+        st.info("PCKh needs MPII's 16 joints and a head size per annotation "
+                "(`head_size` or `normalize`, px) in annotations.json; this dataset has "
+                f"{ds.num_keypoints} joints. For MPII "
+                "prediction files use `daec-viz pckh valid.h5 preds.mat`.")
+    else:
+        gt = state.gt_table(path, key)["gt"]
+        xy = np.where((np.nan_to_num(gt[..., 2]) > 0)[..., None], gt[..., :2], -1.0)
+        res = {m: pckh(d.coords_img, xy, heads)
+               for m, d in state.decoded_all(path, key, ctl).items()}
+        st.plotly_chart(table_figure(pckh_frame(res)), key="cmp_pckh",
+                        config={"displaylogo": False})
+
+    st.subheader("Speed (live benchmark)")
+    st.caption(f"{BENCH_N} realistic 17×64×48 float32 maps, best of 3, on this machine.")
+    if st.button("Run the benchmark", key="cmp_bench") or st.session_state.get("cmp_bench_done"):
+        bar = st.progress(0.0, text="Timing the decoders…")
+        try:
+            res = _benchmark(BENCH_N, progress=lambda f, label="": bar.progress(
+                min(1.0, float(f)), text=f"Timing {label}"))
+        finally:
+            bar.empty()
+        st.session_state["cmp_bench_done"] = True
+        st.plotly_chart(speed_figure(res), key="cmp_speed", config={"displaylogo": False})
+        st.markdown(format_table(res))
+
+
+guarded(render)

@@ -1,0 +1,102 @@
+"""Error direction: quadrant histogram, error density with the mean bias, per-joint bias
+arrows on a body diagram and the sub-pixel phase plot, per decoder, with filters."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from daec_viz.error_analysis import bootstrap_bias, quadrant_stats, subpixel_phase
+from daec_viz.plots.errors import (
+    error_density,
+    joint_bias_diagram,
+    layout_from_keypoints,
+    phase_plot,
+    quadrant_histogram,
+)
+from daec_viz_app import state
+from daec_viz_app.ui import Timer, ap_metrics, guarded, simulated_badge
+
+SIZES = {"small (< 32²)": (0.0, 32.0 ** 2), "medium (32²–96²)": (32.0 ** 2, 96.0 ** 2),
+         "large (> 96²)": (96.0 ** 2, np.inf)}
+VIS = {2: "visible (v=2)", 1: "occluded (v=1)"}
+
+
+def render() -> None:
+    with Timer():
+        _render()
+
+
+def _render() -> None:
+    st.title("Error direction")
+    ds, path, key = state.current()
+    simulated_badge(ds)
+    ctl = state.controls()
+    ap_metrics(path, key, ds, ctl)
+    methods = state.errors(path, key, ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth)
+    names = list(ds.keypoint_names)
+    vis_all = np.nan_to_num(state.gt_table(path, key)["gt"][..., 2], nan=-1).astype(int)
+
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+    joints = c1.multiselect("Joints", names, default=[], key="er_joints",
+                            placeholder="all joints")
+    vis = c2.multiselect("Visibility", [2, 1], default=[2, 1], format_func=VIS.get,
+                         key="er_vis")
+    sizes = c3.multiselect("Person size (GT area, px²)", list(SIZES), default=list(SIZES),
+                           key="er_size")
+    focus = c4.selectbox("Density of", list(methods), index=len(methods) - 1,
+                         key="er_focus", format_func=state.METHOD_LABELS.get)
+
+    jmask = np.isin(np.arange(len(names)), [names.index(j) for j in joints]) if joints \
+        else np.ones(len(names), bool)
+    # visibility of the instance's own GT (detector boxes without one: kept)
+    vmask = np.isin(vis_all, vis) | (vis_all < 0)
+
+    quads, biases, phases = {}, {}, {}
+    for m, me in methods.items():
+        area = me.area
+        smask = np.zeros(len(area), bool)
+        for s in sizes:
+            lo, hi = SIZES[s]
+            with np.errstate(invalid="ignore"):
+                smask |= (area >= lo) & (area < hi)
+        mask = me.usable & jmask[None, :] & vmask & smask[:, None]
+        e_img = np.where(mask[..., None], me.err_img, np.nan)
+        e_hm = np.where(mask[..., None], me.err_hm, np.nan)
+        quads[m] = quadrant_stats(e_img)
+        biases[m] = bootstrap_bias(e_hm, n_boot=200, seed=0, units="hm")
+        phases[m] = subpixel_phase(np.where(mask[..., None], me.gt_hm, np.nan), e_hm)
+        if m == focus:
+            focus_err, focus_n = e_hm, int(mask.sum())
+
+    cols = st.columns(4)
+    for c, m in zip(cols, methods, strict=False):
+        b = biases[m].overall_mean
+        mag = np.hypot(*np.moveaxis(np.where(np.isfinite(b), b, np.nan), -1, 0))
+        label = "DAEC mean bias (hm px)" if m == "daec" else \
+            f"{state.METHOD_LABELS[m]} mean bias (hm px)"
+        c.metric(label, f"{b[0]:+.2f}, {b[1]:+.2f}",
+                 help=f"mean (x, y) = ({b[0]:+.4f}, {b[1]:+.4f}) heatmap px, |bias| = "
+                      f"{mag:.4f}; {quads[m].n_quadrant} errors in a quadrant")
+    if focus_n == 0:
+        st.warning("No joint matches these filters: select more joints, visibility levels "
+                   "or sizes.")
+        return
+    st.plotly_chart(quadrant_histogram(quads), key="er_quad", config={"displaylogo": False})
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(error_density(focus_err, biases[focus], method=focus,
+                                      units="heatmap px", extent=4.0),
+                        key="er_density", config={"displaylogo": False})
+    with right:
+        layout = None if len(names) == 17 else \
+            layout_from_keypoints(next(iter(methods.values())).gt_img)
+        st.plotly_chart(joint_bias_diagram(biases, names, ds.skeleton, layout),
+                        key="er_joints_fig", config={"displaylogo": False})
+    st.plotly_chart(phase_plot(phases), key="er_phase", config={"displaylogo": False})
+    st.caption("Errors are pred − GT in image axes (x right, y down); BR = right and below "
+               "the truth. Joints whose GT lies outside the heatmap and invalid maps are "
+               "left out (no decoder can place a point there).")
+
+
+guarded(render)

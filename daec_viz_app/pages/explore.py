@@ -1,0 +1,147 @@
+"""Explore: browse images with GT and every decoder's keypoints; a person's heatmaps; one
+joint enlarged with DAEC's integral window and the Δ-cut."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from daec_viz.decoding import METHODS, decode
+from daec_viz.error_taxonomy import instance_oks
+from daec_viz.plots.overlays import heatmap_grid, image_overlay, joint_zoom
+from daec_viz_app import state
+from daec_viz_app.ui import Timer, ap_metrics, guarded, simulated_badge
+
+VIS_LABELS = {2: "visible (v=2)", 1: "occluded (v=1)"}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _image(path: str) -> np.ndarray:
+    from PIL import Image
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _instance_table(path: str, key: tuple, ctl: state.Controls) -> dict[str, np.ndarray]:
+    ds = state.load(path, key)
+    gt = state.gt_table(path, key)
+    d = state.decoded(path, key, "daec", ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth)
+    oks = instance_oks(d.coords_img, np.nan_to_num(gt["gt"], nan=0.0),
+                       np.nan_to_num(gt["area"], nan=1.0), ds.oks_sigmas)
+    err = np.linalg.norm(d.coords_hm - gt["gt_hm"], axis=-1)  # (N, K), NaN unlabelled
+    return {"oks": oks, "err": err, "vis": np.nan_to_num(gt["gt"][..., 2]).astype(int)}
+
+
+def render() -> None:
+    with Timer():
+        _render()
+
+
+def _render() -> None:
+    st.title("Explore")
+    ds, path, key = state.current()
+    simulated_badge(ds)
+    ctl = state.controls()
+    ap_metrics(path, key, ds, ctl)
+
+    names = list(ds.keypoint_names)
+    table = _instance_table(path, key, ctl)
+    with st.expander("Filter images", expanded=True):
+        c1, c2, c3, c4 = st.columns(4)
+        oks_rng = c1.slider("DAEC instance OKS", 0.0, 1.0, (0.0, 1.0), step=0.05,
+                            key="ex_oks")
+        joint = c2.selectbox("Joint", ["any"] + names, key="ex_joint")
+        min_err = c3.slider("Error ≥ (heatmap px)", 0.0, 10.0, 0.0, step=0.25,
+                            key="ex_err", help="DAEC error of the joint (any joint: the "
+                                               "largest)")
+        vis = c4.multiselect("Visibility", [2, 1], default=[2, 1],
+                             format_func=VIS_LABELS.get, key="ex_vis")
+    err, v = table["err"], table["vis"]
+    vis_ok = np.isin(v, vis) if vis else np.zeros_like(v, bool)
+    if joint == "any":
+        e = np.where(vis_ok, np.nan_to_num(err, nan=-1.0), -1.0).max(axis=1)
+        keep = vis_ok.any(axis=1)
+    else:
+        j = names.index(joint)
+        e = np.where(vis_ok[:, j], np.nan_to_num(err[:, j], nan=-1.0), -1.0)
+        keep = vis_ok[:, j]
+    keep &= (e >= min_err) & (table["oks"] >= oks_rng[0]) & (table["oks"] <= oks_rng[1])
+    rows_kept = np.flatnonzero(keep)
+    image_ids = ds.instances["image_id"].to_numpy()
+    if rows_kept.size == 0:
+        st.warning("No person matches these filters. Widen the OKS range, lower the error "
+                   "threshold or select more visibility levels.")
+        return
+    worst: dict[int, float] = {}
+    for r in rows_kept.tolist():
+        i = int(image_ids[r])
+        worst[i] = max(worst.get(i, -1.0), float(e[r]))
+    order = st.radio("Order", ("largest error first", "image id"), horizontal=True,
+                     key="ex_order")
+    imgs = sorted(worst, key=(lambda i: -worst[i]) if order.startswith("largest") else None)
+    st.caption(f"{rows_kept.size} people in {len(imgs)} images match.")
+    img_id = st.selectbox("Image", imgs, key="ex_image",
+                          format_func=lambda i: f"image {i} (worst error "
+                                                f"{worst[i]:.2f} px)")
+    if img_id is None:
+        return
+    rows = np.flatnonzero(image_ids == img_id)
+
+    # decode only this image's people, with every decoder
+    hm = ds.heatmaps.read_rows(rows).astype(np.float32)
+    maps = hm
+    if ctl.smooth:
+        from daec_viz.decoding import gaussian_blur
+        maps = gaussian_blur(hm, state.BLUR_KERNEL)
+    pred_hm: dict[str, np.ndarray] = {}
+    for m in METHODS:
+        opts = ctl.daec_options() if m == "daec" else {}
+        src = hm if m == "dark" else maps
+        pred_hm[m] = decode(src, m, **opts).coords
+    pred_img = {m: ds.to_image(c, rows) for m, c in pred_hm.items()}
+    gt_all = state.gt_table(path, key)
+    gt = gt_all["gt"][rows]
+
+    left, right = st.columns([3, 2])
+    with left:
+        shown = st.pills("Show", ["gt", *METHODS], selection_mode="multi",
+                         default=["gt", *METHODS], key="ex_show",
+                         format_func=lambda m: "GT" if m == "gt" else state.METHOD_LABELS[m])
+        ipath = ds.image_path(int(img_id))
+        info = ds.coco.imgs.get(int(img_id), {})
+        image = _image(str(ipath)) if ipath is not None else None
+        size = (info.get("width", 640), info.get("height", 480))
+        fig = image_overlay(image, gt, pred_img, ds.skeleton, keypoint_names=names,
+                            visible=shown, image_size=size,
+                            person_labels=[f"person {p}" for p in range(len(rows))])
+        if image is None:
+            st.caption("No image file for this id: keypoints on a blank canvas.")
+        st.plotly_chart(fig, key="ex_overlay", config={"displaylogo": False})
+    with right:
+        person = st.selectbox("Person", list(range(len(rows))), key="ex_person",
+                              format_func=lambda p: f"person {p} (OKS "
+                                                    f"{table['oks'][rows[p]]:.3f})")
+        person = 0 if person is None or person >= len(rows) else person
+        perr = table["err"][rows[person]]
+        first = names.index(joint) if joint != "any" else \
+            (int(np.nanargmax(perr)) if np.isfinite(perr).any() else 0)
+        jsel = st.selectbox("Joint to enlarge", names, key="ex_zoom_joint", index=first)
+        j = names.index(jsel)
+        gt_hm = gt_all["gt_hm"][rows[person]]
+        zoom = joint_zoom(hm[person, j] if not ctl.smooth else maps[person, j],
+                          ctl.sigma, ctl.delta, ctl.pattern,
+                          {m: pred_hm[m][person, j] for m in METHODS}, gt_hm[j])
+        st.plotly_chart(zoom, key="ex_zoom", config={"displaylogo": False})
+        est = {state.METHOD_LABELS[m]: {
+            "x (hm px)": pred_hm[m][person, j, 0], "y (hm px)": pred_hm[m][person, j, 1],
+            "error (hm px)": float(np.hypot(*(pred_hm[m][person, j] - gt_hm[j])))}
+            for m in METHODS}
+        st.dataframe(pd.DataFrame(est).T, width="stretch")
+    st.subheader(f"Person {person}: the {ds.num_keypoints} heatmaps")
+    grid = heatmap_grid(maps[person], {m: pred_hm[m][person] for m in METHODS}, gt_hm,
+                        names, selected=j)
+    st.plotly_chart(grid, key="ex_grid", config={"displaylogo": False})
+
+
+guarded(render)

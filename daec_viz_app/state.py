@@ -1,0 +1,284 @@
+"""App state: the app-wide controls and the cached loaders every page calls.
+
+Caching rules (so a control change re-renders in well under a second):
+
+- Every cached function takes the dataset as ``(path, key)`` where ``key`` =
+  :func:`dataset_key` (path + size + mtime of the cache and the annotations), plus the
+  decoder parameters; large arrays are never hashed (they are only returned, or passed
+  as ``_``-prefixed arguments, which Streamlit does not hash).
+- ``st.cache_resource`` holds arrays and objects (the dataset, its heatmaps in memory,
+  decoded predictions, error analyses); ``st.cache_data`` holds small results (stats).
+- The sweep also has its own disk cache (:func:`daec_viz.sweep.run_sweep`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from daec_viz.datasets import Dataset, load_dataset
+from daec_viz.exceptions import DaecVizError, InputError
+
+#: Heatmaps are held in memory when they fit in this many MB (else streamed from disk).
+IN_MEMORY_MB = 768
+#: Blur kernel of the "smoothing" control (OpenCV Gaussian, the paper's 11).
+BLUR_KERNEL = 11
+METHOD_LABELS = {"standard": "Standard", "shifting": "Shifting", "dark": "DARK",
+                 "daec": "DAEC"}
+ENV_DATASET = "DAEC_VIZ_DATASET"
+
+
+# --------------------------------------------------------------------------- controls
+
+@dataclass(frozen=True)
+class Controls:
+    """The app-wide decoder controls (read from ``st.session_state``)."""
+
+    delta: float
+    pattern: str
+    sigma: float
+    smooth: bool
+
+    def daec_options(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "delta": self.delta, "pattern": self.pattern}
+
+    def label(self) -> str:
+        s = ", smoothed" if self.smooth else ""
+        return f"DAEC {self.pattern}, Δ = {self.delta:g}, σ = {self.sigma:g}{s}"
+
+
+def controls() -> Controls:
+    """The current app-wide controls (set by the sidebar of :mod:`daec_viz_app.main`)."""
+    ss = st.session_state
+    return Controls(float(ss.get("delta", 4.0)), str(ss.get("pattern", "BR")),
+                    float(ss.get("sigma", 2.0)), bool(ss.get("smooth", False)))
+
+
+def request_delta(value: float) -> None:
+    """Set the app-wide Δ from a page (applied to the slider on the next run) and rerun."""
+    st.session_state["pending_delta"] = float(value)
+    st.rerun()
+
+
+# --------------------------------------------------------------------------- dataset
+
+def dataset_key(path: str | Path) -> tuple:
+    """A cheap cache key of a dataset folder: resolved path + size/mtime of its files."""
+    p = Path(path).expanduser().resolve()
+    parts: list[Any] = [str(p)]
+    for name in ("annotations.json", "heatmaps.h5", "heatmaps.npz"):
+        f = p / name
+        if f.is_file():
+            s = f.stat()
+            parts.append((name, s.st_size, s.st_mtime_ns))
+    return tuple(parts)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
+def load(path: str, key: tuple) -> Dataset:
+    """The dataset folder ``path`` (validated; :class:`DatasetError` on bad input)."""
+    return load_dataset(path)
+
+
+def current() -> tuple[Dataset, str, tuple]:
+    """The dataset chosen in the sidebar: ``(dataset, path, key)``."""
+    path = st.session_state.get("dataset_path")
+    if not path:
+        raise InputError("no dataset chosen; pick the demo or a folder in the sidebar",
+                         field="dataset")
+    key = dataset_key(path)
+    return load(path, key), path, key
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the heatmaps…")
+def heatmaps(path: str, key: tuple) -> np.ndarray | None:
+    """All heatmaps (N, K, H, W) in the stored dtype when they fit in
+    :data:`IN_MEMORY_MB`, else None (then callers stream from disk)."""
+    ds = load(path, key)
+    n, k, h, w = ds.heatmaps.shape
+    if n * k * h * w * ds.heatmaps.dtype.itemsize > IN_MEMORY_MB * 2 ** 20:
+        return None
+    return np.asarray(ds.heatmaps.read_rows(slice(0, n)))
+
+
+@st.cache_resource(max_entries=2, show_spinner="Smoothing the heatmaps…")
+def blurred(path: str, key: tuple, kernel: int = BLUR_KERNEL) -> np.ndarray | None:
+    """All heatmaps blurred with the smoothing kernel (float32), or None if too large."""
+    from daec_viz.decoding import gaussian_blur
+    hm = heatmaps(path, key)
+    if hm is None:
+        return None
+    out = np.empty(hm.shape, dtype=np.float32)
+    for s in range(0, len(hm), 256):
+        out[s:s + 256] = gaussian_blur(hm[s:s + 256].astype(np.float32), kernel)
+    return out
+
+
+def _key_of(method: str, ctl: Controls) -> tuple[str, float, float, str, bool]:
+    """The cache-key part of a decoder: DAEC uses every control; standard and shifting
+    only the smoothing; DARK none (it always blurs with its own kernel, as published)."""
+    if method == "daec":
+        return method, ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth
+    return method, 0.0, 0.0, "", ctl.smooth and method != "dark"
+
+
+def _options(method: str, ctl: Controls) -> dict[str, Any]:
+    opts: dict[str, Any] = ctl.daec_options() if method == "daec" else {}
+    return opts
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Predictions of one decoder on every instance: coords_hm / coords_img (N, K, 2),
+    maxvals (N, K), valid (N, K)."""
+
+    coords_hm: np.ndarray
+    coords_img: np.ndarray
+    maxvals: np.ndarray
+    valid: np.ndarray
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def decoded(path: str, key: tuple, method: str, sigma: float, delta: float, pattern: str,
+            smooth: bool) -> Decoded:
+    """Decode every instance with ``method`` (DAEC options ignored by the others;
+    ``smooth`` = blur the maps first; DARK always applies its own blur)."""
+    from daec_viz.decoding import decode
+    ds = load(path, key)
+    ctl = Controls(delta, pattern, sigma, smooth)
+    opts = _options(method, ctl)
+    hm = blurred(path, key) if (smooth and method != "dark") else heatmaps(path, key)
+    if hm is not None:
+        r = decode(hm, method, **opts)
+        coords, maxv, valid = r.coords, r.scores, r.valid
+    else:
+        n, k = len(ds), ds.num_keypoints
+        coords, maxv, valid = np.zeros((n, k, 2)), np.zeros((n, k)), np.zeros((n, k), bool)
+        for rows, chunk in ds.iter_slices(batch=512):
+            if smooth and method != "dark":
+                opts["blur_kernel"] = BLUR_KERNEL
+            r = decode(chunk, method, **opts)
+            coords[rows], maxv[rows], valid[rows] = r.coords, r.scores, r.valid
+    return Decoded(coords, ds.to_image(coords), maxv, valid)
+
+
+def decoded_all(path: str, key: tuple, ctl: Controls,
+                methods: tuple[str, ...] = ("standard", "shifting", "dark", "daec")
+                ) -> dict[str, Decoded]:
+    """:func:`decoded` of every method with the app-wide controls (cached per method;
+    the baselines do not depend on Δ/pattern/σ so their cache entries are shared)."""
+    out = {}
+    for m in methods:
+        out[m] = decoded(path, key, *_key_of(m, ctl))
+    return out
+
+
+def eval_split(ds: Dataset) -> str:
+    """The split the app reports: ``test`` when there is one, else ``all``."""
+    return "test" if "test" in ds.splits else "all"
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def stats(path: str, key: tuple, method: str, sigma: float, delta: float, pattern: str,
+          smooth: bool, split: str) -> dict[str, float]:
+    """The 10 COCO stats of one decoder on ``split`` (``all`` = every instance)."""
+    from daec_viz.evaluation import score_predictions
+    ds = load(path, key)
+    d = decoded(path, key, *_key_of(method, Controls(delta, pattern, sigma, smooth)))
+    rows = None if split == "all" else np.flatnonzero(ds.instances["split"].to_numpy()
+                                                      == split)
+    return score_predictions(ds, d.coords_img, d.maxvals, rows=rows)
+
+
+def stats_all(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, dict[str, float]]:
+    """:func:`stats` of the four decoders at the app-wide controls."""
+    return {m: stats(path, key, *_key_of(m, ctl), split)
+            for m in ("standard", "shifting", "dark", "daec")}
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def gt_table(path: str, key: tuple) -> dict[str, np.ndarray]:
+    """Per instance: ``gt`` (N, K, 3) image px + visibility, ``gt_hm`` (N, K, 2) heatmap
+    px, ``area`` (N,) GT area (image px², NaN without a GT)."""
+    from daec_viz.geometry import apply_affine, invert_affine
+    ds = load(path, key)
+    gt = ds.gt_keypoints()
+    anns = ds.coco.anns
+    area = np.array([float(anns[a]["area"]) if a in anns else np.nan
+                     for a in ds.instances["ann_id"].to_numpy().tolist()])
+    xy = gt[..., :2].copy()
+    xy[~(np.nan_to_num(gt[..., 2]) > 0)] = np.nan
+    gt_hm = apply_affine(xy, invert_affine(ds.affines()))
+    return {"gt": gt, "gt_hm": gt_hm, "area": area}
+
+
+@st.cache_resource(max_entries=16, show_spinner="Analysing the errors…")
+def _errors_of(path: str, key: tuple, methods: tuple[str, ...], sigma: float, delta: float,
+               pattern: str, smooth: bool) -> Any:
+    from daec_viz.error_analysis import analyse_errors
+    ds = load(path, key)
+    opts: dict[str, Any] = {"daec": {"sigma": sigma, "delta": delta, "pattern": pattern}}
+    if smooth:
+        for m in ("standard", "shifting", "daec"):
+            opts.setdefault(m, {})["blur_kernel"] = BLUR_KERNEL
+    # the page bootstraps its filtered errors itself: one replicate here is enough
+    return analyse_errors(ds, methods=methods, decode_options=opts, n_boot=1,
+                          taxonomy=False)
+
+
+def errors(path: str, key: tuple, sigma: float, delta: float, pattern: str,
+           smooth: bool) -> dict[str, Any]:
+    """:class:`daec_viz.error_analysis.MethodErrors` of the four decoders (method ->
+    errors); the baselines are analysed once per smoothing setting, DAEC per Δ/pattern/σ
+    (smoothing = maps blurred first; DARK always with its own blur)."""
+    base = _errors_of(path, key, ("standard", "shifting", "dark"), 0.0, 0.0, "", smooth)
+    daec = _errors_of(path, key, ("daec",), sigma, delta, pattern, smooth)
+    return {**base.methods, **daec.methods}
+
+
+@st.cache_resource(show_spinner=False)
+def _sweep_store() -> dict:
+    """Process-wide memory of computed sweeps (filled outside any cached function, so a
+    progress bar can be drawn while a sweep runs)."""
+    return {}
+
+
+def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
+    """The default sweep (:func:`daec_viz.sweep.run_sweep`): from memory, else from its
+    disk cache, else computed with ``progress(fraction, label)`` called as it runs."""
+    from daec_viz.sweep import run_sweep
+    store = _sweep_store()
+    k = (path, key, float(sigma))
+    if k not in store:
+        if len(store) >= 4:
+            store.pop(next(iter(store)))
+        store[k] = run_sweep(load(path, key), sigma=sigma, progress=progress)
+    return store[k]
+
+
+def cache_dir_note() -> str:
+    from daec_viz.sweep import default_cache_dir
+    return str(default_cache_dir())
+
+
+def resolve_initial_dataset(argv: list[str]) -> str | None:
+    """The dataset folder given on the command line (``streamlit run app.py -- --dataset
+    DIR``) or in ``$DAEC_VIZ_DATASET``; None for the demo."""
+    chosen = None
+    for i, a in enumerate(argv):
+        if a == "--dataset" and i + 1 < len(argv):
+            chosen = argv[i + 1]
+        elif a.startswith("--dataset="):
+            chosen = a.split("=", 1)[1]
+    return chosen or os.environ.get(ENV_DATASET) or None
+
+
+__all__ = ["Controls", "controls", "request_delta", "dataset_key", "load", "current",
+           "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
+           "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
+           "DaecVizError"]

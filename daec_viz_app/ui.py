@@ -1,0 +1,76 @@
+"""Small UI helpers shared by the pages: error boxes, the simulated-data badge, timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from daec_viz.exceptions import DaecVizError, InputError, ModelNotInstalledError
+from daec_viz_app import state
+
+SIMULATED_TEXT = ("Simulated data: heatmaps of a simulated network on rendered people "
+                  "(daec_viz.simulate), not a trained model.")
+
+
+def simulated_badge(ds: Any) -> None:
+    """A visible label on pages showing a simulated dataset (from ``ds.meta.simulated``)."""
+    if getattr(ds.meta, "simulated", False):
+        st.badge("Simulated", icon=":material/science:", color="orange")
+        st.caption(SIMULATED_TEXT)
+
+
+def _hint(exc: Exception) -> str:
+    if isinstance(exc, ModelNotInstalledError):
+        return "Install the missing package as the message says, then reload the page."
+    if isinstance(exc, InputError) and exc.field == "dataset":
+        return "Choose the demo or another dataset folder in the sidebar."
+    if isinstance(exc, InputError) and exc.path:
+        return ("Fix the file named above (or pick another dataset folder in the sidebar); "
+                "`daec-viz info FOLDER` checks a folder from the command line.")
+    return "Change the control named above, or pick another dataset in the sidebar."
+
+
+def guarded(body: Callable[[], None]) -> None:
+    """Run a page body; errors become an ``st.error`` with what to do, never a traceback."""
+    try:
+        body()
+    except DaecVizError as exc:
+        st.error(f"{exc}\n\n**What to do:** {_hint(exc)}", icon=":material/error:")
+    except (FileNotFoundError, PermissionError) as exc:
+        st.error(f"{exc}\n\n**What to do:** check the path and its permissions, or pick "
+                 "another dataset folder in the sidebar.", icon=":material/error:")
+    except MemoryError:
+        st.error("Out of memory.\n\n**What to do:** use a smaller dataset (or a subset).",
+                 icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 - the app must never show a traceback
+        st.error(f"Unexpected error: {type(exc).__name__}: {exc}\n\n**What to do:** reload "
+                 "the page; if it persists, run the same step with the `daec-viz` command "
+                 "line to see details, and report it.", icon=":material/error:")
+
+
+class Timer:
+    """Wall time of a page render, shown as a caption (``with Timer(): ...``)."""
+
+    def __enter__(self) -> Timer:
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        st.session_state["last_render_s"] = time.perf_counter() - self.t0
+
+
+def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
+    """The AP readout: ``st.metric`` "DAEC AP" at the current controls, and the
+    baselines' AP, on the dataset's test split (or all of it)."""
+    split = state.eval_split(ds)
+    s = state.stats_all(path, key, ctl, split)
+    cols = st.columns(4)
+    dark = s["dark"]["AP"]
+    cols[0].metric("DAEC AP", f"{s['daec']['AP']:.4f}",
+                   delta=f"{s['daec']['AP'] - dark:+.4f} vs DARK",
+                   help=f"COCO AP on the {split!r} split at {ctl.label()}")
+    for c, m in zip(cols[1:], ("dark", "shifting", "standard"), strict=True):
+        c.metric(f"{state.METHOD_LABELS[m]} AP", f"{s[m]['AP']:.4f}")

@@ -1,0 +1,104 @@
+"""The Streamlit app, headless (streamlit.testing AppTest): every page on a small demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ["explore", "ap_vs_delta", "errors", "compare", "learn"]
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    from daec_viz.demo import build_demo
+    return build_demo(tmp_path_factory.mktemp("app") / "demo", seed=1, n_images=16)
+
+
+@pytest.fixture()
+def app(dataset, tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("DAEC_VIZ_DATASET", str(dataset))
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    vals = [m.value for m in at.metric if m.label == label]
+    assert vals, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return vals[0]
+
+
+def _no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_and_follows_delta(app, page):
+    app.switch_page(f"daec_viz_app/pages/{page}.py").run()
+    _no_errors(app)
+    label = "ν(Δ) (px)" if page == "learn" else "DAEC AP"
+    before = _metric(app, label)
+    app.sidebar.slider(key="delta").set_value(0.0).run()
+    _no_errors(app)
+    assert app.session_state["delta"] == 0.0
+    assert _metric(app, label) != before
+    if page != "learn":  # the simulated demo is labelled as such on every data page
+        assert any("Simulated data" in c.value for c in app.caption)
+
+
+def test_pattern_and_smoothing_change_the_ap(app):
+    before = _metric(app, "DAEC AP")
+    app.sidebar.selectbox(key="pattern").set_value("UL").run()
+    _no_errors(app)
+    after_pattern = _metric(app, "DAEC AP")
+    app.sidebar.toggle(key="smooth").set_value(True).run()
+    _no_errors(app)
+    assert len({before, after_pattern, _metric(app, "DAEC AP")}) >= 2
+
+
+def test_use_delta_opt_button_sets_the_app_wide_delta(app):
+    app.switch_page("daec_viz_app/pages/ap_vs_delta.py").run()
+    app.sidebar.slider(key="delta").set_value(-2.0).run()
+    opt = float(_metric(app, "Δ_opt (learned on train)"))
+    assert opt != -2.0
+    app.button(key="sw_use_opt").click().run()
+    _no_errors(app)
+    assert app.session_state["delta"] == opt
+    assert app.sidebar.slider(key="delta").value == opt
+    snippets = " ".join(c.value for c in app.code)
+    assert f"DELTA: {opt:g}" in snippets
+
+
+def test_bad_folder_shows_an_error_not_a_traceback(app, tmp_path):
+    (tmp_path / "empty").mkdir()
+    app.sidebar.radio(key="dataset_choice").set_value("Another dataset folder").run()
+    app.sidebar.text_input(key="folder_input").input(str(tmp_path / "empty")).run()
+    assert not app.exception
+    msgs = " ".join(e.value for e in app.error)
+    assert "annotations.json" in msgs and "What to do" in msgs
+
+
+def test_errors_page_filters(app):
+    app.switch_page("daec_viz_app/pages/errors.py").run()
+    before = _metric(app, "DAEC mean bias (hm px)")
+    app.multiselect(key="er_joints").set_value(["left_wrist", "right_wrist"]).run()
+    _no_errors(app)
+    assert _metric(app, "DAEC mean bias (hm px)") != before
+
+
+def test_compare_runs_the_live_benchmark(app):
+    app.switch_page("daec_viz_app/pages/compare.py").run()
+    app.button(key="cmp_bench").click().run()
+    _no_errors(app)
+    table = " ".join(m.value for m in app.markdown)
+    assert "| daec |" in table and "µs / instance" in table

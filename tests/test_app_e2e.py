@@ -1,0 +1,155 @@
+"""End-to-end: the app in headless Chromium (Debian's chromium driven by Playwright).
+
+Starts ``python -m streamlit run app.py`` on a free port on 127.0.0.1 with a small demo
+dataset, opens every page, waits for the plotly charts, checks that no exception or
+error box appears, moves the Δ slider and sees the "DAEC AP" readout change, and saves
+screenshots to tests/artifacts/ (gitignored). Skipped when chromium or playwright is
+missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+PAGES = [("", "Explore"), ("ap_vs_delta", "AP vs Δ"), ("errors", "Error direction"),
+         ("compare", "Compare"), ("learn", "Learn")]
+CHART = '[data-testid="stPlotlyChart"] .main-svg'
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 40.0) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api")
+    from daec_viz.demo import build_demo
+    tmp = tmp_path_factory.mktemp("e2e")
+    data = build_demo(tmp / "demo", seed=2, n_images=30)
+    port = _free_port()
+    env = {**os.environ, "DAEC_VIZ_CACHE": str(tmp / "cache")}
+    env.pop("DAEC_VIZ_DATASET", None)
+    log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--", "--dataset", str(data)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS,
+                                     headless=True)
+        # tall viewport: Streamlit scrolls inside its main block, so a "full page"
+        # screenshot is the viewport
+        pg = browser.new_page(viewport={"width": 1400, "height": 2400})
+        pg.set_default_timeout(30_000)
+        yield pg
+        browser.close()
+
+
+def _settle(pg) -> None:
+    """Wait until the script run is over (no "running" status widget) and charts drew."""
+    pg.wait_for_selector(CHART, state="visible", timeout=45_000)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        if pg.locator('[data-testid="stStatusWidget"]').count() == 0:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+
+
+def _check_clean(pg, name: str) -> None:
+    assert pg.locator('[data-testid="stException"]').count() == 0, f"exception on {name}"
+    assert pg.locator('[data-testid="stAlertContentError"]').count() == 0, \
+        f"error box on {name}: " + " | ".join(
+            pg.locator('[data-testid="stAlertContentError"]').all_inner_texts())
+
+
+def _metric(pg, label: str) -> str:
+    box = pg.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_every_page_and_the_delta_control(server, page):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+    for url_path, title in PAGES:
+        page.goto(f"{server}/{url_path}", wait_until="domcontentloaded")
+        _settle(page)
+        page.get_by_role("heading", name=title).first.wait_for()
+        assert page.locator(CHART).count() >= 1
+        _check_clean(page, url_path or "explore")
+        assert "Page not found" not in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / f"{url_path or 'explore'}.png"))
+
+    # move the Δ slider on Explore and watch the AP readout change
+    page.goto(f"{server}/", wait_until="domcontentloaded")
+    _settle(page)
+    before = _metric(page, "DAEC AP")
+    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first
+    slider.focus()
+    for _ in range(6):  # Δ 4 -> 1 in steps of 0.5
+        page.keyboard.press("ArrowLeft")
+    t0 = time.monotonic()
+    after = before
+    while time.monotonic() - t0 < 20 and after == before:
+        time.sleep(0.25)
+        after = _metric(page, "DAEC AP")
+    assert after != before, "the DAEC AP readout did not follow the Δ slider"
+    assert float(slider.input_value()) == 1.0
+    _settle(page)
+    _check_clean(page, "explore after Δ change")
+    page.screenshot(path=str(ARTIFACTS / "explore_delta1.png"))
+    assert time.monotonic() - t_start < 90
