@@ -367,3 +367,24 @@ def test_cli_json(tmp_path, capsys):
     assert args.func(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["num_instances"] == 12 and summary["boxes"] == "ground truth"
+
+
+@needs_model
+@needs_data
+def test_app_opens_the_inferred_dataset(gt_run, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    out, _ = gt_run
+    monkeypatch.setenv("DAEC_VIZ_DATASET", str(out))
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    app_py = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app_py, default_timeout=180)
+    at.run()
+    for page in ("explore", "ap_vs_delta", "errors", "compare"):
+        at.switch_page(f"daec_viz_app/pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        daec_ap = [m.value for m in at.metric if m.label == "DAEC AP"]
+        assert daec_ap and float(daec_ap[0]) >= 0.35, (page, daec_ap)
+        # a real network: no "simulated" label
+        assert not any("Simulated data" in c.value for c in at.caption)
