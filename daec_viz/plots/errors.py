@@ -189,7 +189,7 @@ def error_density(err: np.ndarray, bias: BiasEstimate | Sequence[float] | None =
                      zeroline=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title or f"Error density{' of ' + method if method else ''} "
                                      f"(pred − GT)", showlegend=True,
-                      legend=dict(orientation="h", y=-0.15))
+                      legend=dict(orientation="h", y=-0.25))
     return fig
 
 
@@ -306,8 +306,9 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
     fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(
-        title=title or f"Mean bias per joint (arrows ×{arrow_scale:.3g}: 1 {units} of bias "
-                       f"= {arrow_scale:.3g} body heights)",
+        # the scale goes on a second title line so narrow columns do not cut it off
+        title=title or f"Mean bias per joint<br><sup>arrow: 1 {units} of bias = "
+                       f"{arrow_scale:.3g} body heights</sup>",
         legend_title_text="decoder", plot_bgcolor="white", meta={"arrow_scale": arrow_scale})
     return fig
 
