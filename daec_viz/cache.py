@@ -107,11 +107,17 @@ _TRAILING: dict[str, tuple[int, ...]] = {"image_id": (), "ann_id": (), "center":
 _INT_ARRAYS = ("image_id", "ann_id")
 _FLOAT_ARRAYS = ("center", "scale", "bbox", "score", "affine")
 
-# HDF5 chunk cache of a reader: big enough for a few hundred one-instance chunks
-# (17 x 64 x 48 float32 = 204 kB), many hash slots (prime, ~100 x the chunks that fit),
-# w0 = 1: chunks read completely are evicted first (streaming reads each chunk once).
+# HDF5 chunk cache of the reader's ``heatmaps`` dataset (one instance per chunk).
+# Compressed: 32 MB keeps a few hundred inflated chunks (17 x 64 x 48 float16 = 104 kB),
+# so re-reading an instance (the app going back to a person) skips the inflate (measured
+# 540 -> 40 us per instance); prime slot count, w0 = 1: chunks read completely go first.
+# Uncompressed: no chunk cache (0 bytes), so HDF5 reads each chunk straight into the
+# output array instead of through the cache (one memcpy less: 12.4 -> 10.1 us per float16
+# instance into a reused buffer; within noise when each slice is a fresh array); re-reads
+# hit the OS page cache either way. Readers only ever read whole chunks (instances).
 H5_CHUNK_CACHE_BYTES = 32 * 1024 * 1024
 H5_CHUNK_CACHE_SLOTS = 10007
+H5_CHUNK_CACHE_W0 = 1.0
 
 
 @dataclass(frozen=True)
@@ -234,11 +240,17 @@ def _plain(value: Any) -> Any:
 class _H5Source:
     """Reads contiguous instance runs from an HDF5 ``heatmaps`` dataset."""
 
-    def __init__(self, dset: h5py.Dataset, path: Path) -> None:
+    def __init__(self, dset: h5py.Dataset, path: Path, file: h5py.File) -> None:
         self.dset = dset
         self.path = path
         self.shape = tuple(dset.shape)
-        self.dtype = dset.dtype
+        self.dtype = dset.dtype.newbyteorder("=")  # HDF5 swaps big-endian files on read
+        self._space = dset.id.get_space()  # file dataspace, copied per read
+        self._file = file
+
+    def close(self) -> None:
+        """Close the HDF5 file; later reads raise ``ValueError``."""
+        self._file.close()
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows [start, stop) as a new array in the stored dtype."""
@@ -247,11 +259,24 @@ class _H5Source:
         return out
 
     def read_into(self, out: np.ndarray, pos: int, start: int, stop: int) -> None:
-        """Read rows [start, stop) into ``out[pos:pos + stop - start]`` (no extra copy)."""
+        """Read rows [start, stop) into ``out[pos:pos + stop - start]`` (no extra copy).
+
+        ``out`` is C-contiguous in the stored dtype. One H5Dread per run through the
+        low-level API (h5py's ``read_direct`` costs ~12 us more per call, which
+        dominates when a subset's rows come in short runs).
+        """
         if stop <= start:
             return
+        if not self.dset.id.valid:
+            raise ValueError(f"{self.path}: the heatmap cache is closed (read before "
+                             f"closing it or leaving its `with` block)")
+        n = stop - start
         try:
-            self.dset.read_direct(out, np.s_[start:stop], np.s_[pos:pos + stop - start])
+            fspace = self._space.copy()
+            fspace.select_hyperslab((start,) + (0,) * (len(self.shape) - 1),
+                                    (n,) + self.shape[1:])
+            mspace = h5py.h5s.create_simple((n,) + self.shape[1:])
+            self.dset.id.read(mspace, fspace, out[pos:pos + n])
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             raise _fail(self.path, "heatmaps",
                         f"cannot read instances {start}:{stop} ({exc}); the file is "
@@ -265,7 +290,7 @@ class _ArraySource:
         self.array = array
         self.path = path
         self.shape = tuple(array.shape)
-        self.dtype = array.dtype
+        self.dtype = array.dtype.newbyteorder("=")  # reads swap a big-endian file
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows [start, stop) as a new array, detached from the file."""
@@ -275,8 +300,15 @@ class _ArraySource:
 
     def read_into(self, out: np.ndarray, pos: int, start: int, stop: int) -> None:
         """Copy rows [start, stop) into ``out[pos:pos + stop - start]``."""
+        if self.array is None:
+            raise ValueError(f"{self.path}: the heatmap cache is closed (read before "
+                             f"closing it or leaving its `with` block)")
         if stop > start:
             out[pos:pos + stop - start] = self.array[start:stop]
+
+    def close(self) -> None:
+        """Drop the array (a memory map is unmapped once no one else holds it)."""
+        self.array = None
 
 
 def _runs(sorted_unique: np.ndarray) -> list[tuple[int, int]]:
@@ -295,9 +327,10 @@ class LazyHeatmaps:
 
     ``lazy[i:j]``, ``lazy[i]``, ``lazy[[3, 1, 7]]``, ``lazy[mask]`` and
     ``lazy[rows, k]`` return numpy arrays in the stored dtype (float16 or float32, never
-    converted). Row lists are sorted and read as contiguous runs, then put back in the
-    requested order. ``rows`` (optional) maps this array's rows to the cache's rows (the
-    view of a :meth:`Dataset.subset <daec_viz.datasets.Dataset.subset>`).
+    converted; in native byte order, which the decoders need). Row lists are sorted and
+    read as contiguous runs, then put back in the requested order. ``rows`` (optional)
+    maps this array's rows to the cache's rows (the view of a
+    :meth:`Dataset.subset <daec_viz.datasets.Dataset.subset>`).
     """
 
     def __init__(self, source: _H5Source | _ArraySource, rows: np.ndarray | None = None):
@@ -401,14 +434,13 @@ class HeatmapCache:
 
     def __init__(self, path: Path, meta: CacheMeta, heatmaps: LazyHeatmaps,
                  arrays: dict[str, np.ndarray], attrs: dict[str, Any],
-                 handle: Any = None, compression: str | None = None) -> None:
+                 compression: str | None = None) -> None:
         self.path = path
         self.meta = meta
         self.heatmaps = heatmaps
         self.arrays = arrays
         self.attrs = attrs
         self.compression = compression
-        self._handle = handle
 
     @property
     def format(self) -> str:
@@ -419,13 +451,9 @@ class HeatmapCache:
         return self.heatmaps.shape[0]
 
     def close(self) -> None:
-        """Close the underlying file (HDF5 handle or npz memory map)."""
-        if self._handle is not None:
-            try:
-                self._handle.close()
-            except Exception:  # noqa: BLE001 - closing twice or at interpreter exit
-                pass
-            self._handle = None
+        """Close the underlying file (HDF5 file or npz memory map); idempotent. Reading
+        the heatmaps afterwards raises ``ValueError``."""
+        self.heatmaps._source.close()
 
     def __enter__(self) -> HeatmapCache:
         return self
@@ -499,24 +527,43 @@ def _check_values(path: Path, arrays: dict[str, np.ndarray]) -> None:
                                    f"{arrays['scale'][bad[0]].tolist()}")
 
 
+def _open_heatmaps_dataset(f: h5py.File) -> h5py.Dataset:
+    """``f["heatmaps"]`` with the chunk cache its access pattern needs (see
+    ``H5_CHUNK_CACHE_BYTES``): 32 MB when compressed, none when not."""
+    compressed = f["heatmaps"].id.get_create_plist().get_nfilters() > 0  # any filter
+    dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+    dapl.set_chunk_cache(H5_CHUNK_CACHE_SLOTS, H5_CHUNK_CACHE_BYTES if compressed else 0,
+                         H5_CHUNK_CACHE_W0)
+    return h5py.Dataset(h5py.h5d.open(f.id, b"heatmaps", dapl))
+
+
 def _open_h5(path: Path) -> HeatmapCache:
     try:
-        f = h5py.File(path, "r", rdcc_nbytes=H5_CHUNK_CACHE_BYTES,
-                      rdcc_nslots=H5_CHUNK_CACHE_SLOTS, rdcc_w0=1.0)
+        # read-only; "best-effort" locking still opens on file systems without locks
+        # (read-only NFS/Lustre mounts), where HDF5's default would refuse
+        f = h5py.File(path, "r", locking="best-effort")
     except OSError as exc:
         raise _fail(path, None, f"cannot open as HDF5 ({exc}); the file is truncated, "
                                 f"corrupt or not an HDF5 file") from exc
     try:
-        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+        try:
+            attrs = {k: _plain(v) for k, v in f.attrs.items()}
+            shapes: dict[str, tuple[int, ...]] = {}
+            dtypes: dict[str, np.dtype] = {}
+            kinds: dict[str, bool] = {}
+            for name, obj in f.items():
+                kinds[name] = isinstance(obj, h5py.Dataset)
+                if kinds[name]:
+                    shapes[name] = tuple(obj.shape)
+                    dtypes[name] = (np.dtype("O") if h5py.check_string_dtype(obj.dtype)
+                                    else obj.dtype)
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise _fail(path, None, f"cannot read the file's attributes or array list "
+                                    f"({exc}); the file is truncated or corrupt") from exc
         meta = _meta_from_attrs(attrs, path)
-        shapes: dict[str, tuple[int, ...]] = {}
-        dtypes: dict[str, np.dtype] = {}
-        for name, obj in f.items():
-            if not isinstance(obj, h5py.Dataset):
+        for name, is_dataset in kinds.items():
+            if not is_dataset:
                 raise _fail(path, name, "expected an array (HDF5 dataset), found a group")
-            shapes[name] = tuple(obj.shape)
-            dtypes[name] = (np.dtype("O") if h5py.check_string_dtype(obj.dtype)
-                            else obj.dtype)
         _check_arrays(path, shapes, dtypes, meta)
         arrays: dict[str, np.ndarray] = {}
         for name in shapes:
@@ -532,9 +579,9 @@ def _open_h5(path: Path) -> HeatmapCache:
                 raise _fail(path, name, f"cannot read ({exc}); the file is truncated or "
                                         f"corrupt") from exc
         _check_values(path, arrays)
-        dset = f["heatmaps"]
-        heatmaps = LazyHeatmaps(_H5Source(dset, path))
-        return HeatmapCache(path, meta, heatmaps, arrays, attrs, handle=f,
+        dset = _open_heatmaps_dataset(f)
+        heatmaps = LazyHeatmaps(_H5Source(dset, path, f))
+        return HeatmapCache(path, meta, heatmaps, arrays, attrs,
                             compression=dset.compression)
     except BaseException:
         f.close()
@@ -639,8 +686,7 @@ def _open_npz(path: Path) -> HeatmapCache:
     finally:
         npz.close()
     heatmaps = LazyHeatmaps(_ArraySource(hm, path))
-    handle = getattr(hm, "_mmap", None)
-    return HeatmapCache(path, meta, heatmaps, arrays, attrs, handle=handle,
+    return HeatmapCache(path, meta, heatmaps, arrays, attrs,
                         compression="deflate" if compressed else None)
 
 
@@ -714,17 +760,21 @@ class HeatmapWriter:
         except TypeError as exc:
             raise InputError(f"expected a JSON-serialisable dict ({exc})",
                              field="provenance") from exc
-        self._attrs: dict[str, Any] = {
-            "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION,
-            "input_size": list(_pair_of_ints(input_size, self.path, "input_size")),
-            "heatmap_size": None, "sigma": float(sigma), "convention": convention,
-            "keypoint_names": list(names), "flip_test": bool(flip_test), "model": str(model),
-            "heatmap_kind": str(heatmap_kind), "simulated": bool(simulated),
-            "provenance": provenance_json,
-        }
-        probe = dict(self._attrs, heatmap_size=[1, 1])
         try:
-            _meta_from_attrs(probe, self.path)  # validates every attribute up front
+            sigma = float(sigma)
+        except (TypeError, ValueError):
+            raise InputError(f"expected a positive number (heatmap px), got {sigma!r}",
+                             field="sigma") from None
+        try:  # validates every attribute up front
+            self._attrs: dict[str, Any] = {
+                "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION,
+                "input_size": list(_pair_of_ints(input_size, self.path, "input_size")),
+                "heatmap_size": None, "sigma": sigma, "convention": convention,
+                "keypoint_names": list(names), "flip_test": bool(flip_test),
+                "model": str(model), "heatmap_kind": str(heatmap_kind),
+                "simulated": bool(simulated), "provenance": provenance_json,
+            }
+            _meta_from_attrs(dict(self._attrs, heatmap_size=[1, 1]), self.path)
         except DatasetError as exc:
             raise InputError(exc.message, field=exc.field) from None
         self.dtype = np.dtype(dtype)
@@ -883,9 +933,6 @@ class HeatmapWriter:
             dset.resize(self.count + n, axis=0)
             dset[self.count:self.count + n] = a.astype(object) if name == "split" else a
 
-    def _final_attrs(self) -> dict[str, Any]:
-        return dict(self._attrs)
-
     # -- finishing
     def close(self) -> Path:
         """Finish the file and move it into place; returns the cache path."""
@@ -895,7 +942,7 @@ class HeatmapWriter:
             self.abort()
             raise InputError("no instances were added; a cache needs at least one",
                              field="heatmaps", path=self.path)
-        attrs = self._final_attrs()
+        attrs = self._attrs
         try:
             if self.path.suffix == ".npz":
                 data = {name: np.concatenate([p[name] for p in self._parts])

@@ -62,8 +62,8 @@ def flip_pairs_from_names(names: Sequence[str]) -> list[tuple[int, int]]:
         m = _SIDE.search(name)
         if m is None or m.group(1).lower() != "left":
             continue
-        word = m.group(1)
-        other = word.replace("left", "right").replace("Left", "Right").replace("LEFT", "RIGHT")
+        word = m.group(1)  # keep its case: left/Left/LEFT -> right/Right/RIGHT
+        other = ("RIGHT" if word.isupper() else "Right" if word[0].isupper() else "right")
         j = index.get(name[:m.start()] + other + name[m.end():])
         if j is not None:
             pairs.append((i, j))

@@ -14,6 +14,8 @@ import pytest
 from daec_viz.cache import (
     ATTRIBUTES,
     FORMAT_NAME,
+    H5_CHUNK_CACHE_BYTES,
+    H5_CHUNK_CACHE_SLOTS,
     CacheMeta,
     HeatmapWriter,
     LazyHeatmaps,
@@ -120,6 +122,50 @@ def test_h5_layout_one_instance_per_chunk(tmp_path):
         assert list(f.attrs["heatmap_size"]) == [W, H]
 
 
+@pytest.mark.parametrize("compression,nbytes", [(None, 0), ("gzip", H5_CHUNK_CACHE_BYTES),
+                                                 ("lzf", H5_CHUNK_CACHE_BYTES)])
+def test_h5_chunk_cache_follows_compression(tmp_path, compression, nbytes):
+    """Uncompressed chunks bypass the chunk cache (read straight into the output);
+    compressed ones keep 32 MB of inflated chunks for random re-reads."""
+    path = _write(tmp_path / "heatmaps.h5", [_batch(4)], compression=compression)
+    with open_cache(path) as c:
+        dset = c.heatmaps._source.dset
+        slots, got_bytes, w0 = dset.id.get_access_plist().get_chunk_cache()
+        assert (got_bytes, w0) == (nbytes, 1.0)
+        assert slots == (H5_CHUNK_CACHE_SLOTS if nbytes else 0)  # HDF5 zeroes unused slots
+        np.testing.assert_array_equal(c.heatmaps[[3, 0]], _batch(4)["heatmaps"][[3, 0]])
+
+
+@pytest.mark.parametrize("name", ["heatmaps.h5", "heatmaps.npz"])
+def test_reading_a_closed_cache_says_so(tmp_path, name):
+    path = _write(tmp_path / name, [_batch(3)])
+    with open_cache(path) as c:
+        lazy = c.heatmaps
+        lazy[0]
+    c.close()  # closing twice is fine
+    with pytest.raises(ValueError, match="closed") as ei:
+        lazy[1:3]
+    assert str(path) in str(ei.value) and "corrupt" not in str(ei.value)
+
+
+@pytest.mark.parametrize("name", ["heatmaps.h5", "heatmaps.npz"])
+def test_big_endian_heatmaps_read_in_native_order(tmp_path, name):
+    """Another tool's big-endian cache reads as native float32 (numba decoders refuse
+    '>f4')."""
+    b = _batch(3)
+    path = _write(tmp_path / name, [b])
+    if name.endswith(".h5"):
+        _edit_h5(path, lambda f: (f.__delitem__("heatmaps"), f.create_dataset(
+            "heatmaps", data=b["heatmaps"].astype(">f4"), chunks=(1, K, H, W))))
+    else:
+        arrays = _npz_arrays(path)
+        arrays["heatmaps"] = arrays["heatmaps"].astype(">f4")
+        np.savez(path, **arrays)
+    with open_cache(path) as c:
+        assert c.heatmaps.dtype == np.dtype("=f4") and c.heatmaps[:].dtype.isnative
+        np.testing.assert_array_equal(c.heatmaps[[2, 0]], b["heatmaps"][[2, 0]])
+
+
 def test_npz_uncompressed_is_memory_mapped(tmp_path):
     path = _write(tmp_path / "heatmaps.npz", [_batch(4)])
     with open_cache(path) as c:
@@ -210,6 +256,11 @@ def test_writer_rejects_bad_input(tmp_path):
     with pytest.raises(InputError) as ei:
         _write(path, [_batch(1)], convention="opencv")
     assert ei.value.field == "convention"
+    for field, bad in (("sigma", None), ("sigma", "wide"), ("sigma", -2.0),
+                       ("input_size", (192,))):
+        with pytest.raises(InputError) as ei:
+            _write(path, [_batch(1)], **{field: bad})
+        assert ei.value.field == field and "expected" in str(ei.value)
     with pytest.raises(InputError) as ei:
         _write(tmp_path / "heatmaps.pkl", [_batch(1)])
     assert ei.value.field == "path"

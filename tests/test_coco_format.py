@@ -47,6 +47,8 @@ def test_constants_match_the_official_category():
 def test_flip_pairs_from_other_names():
     names = ["Head", "LeftHand", "RightHand", "left foot", "right foot", "l_knee"]
     assert flip_pairs_from_names(names) == [(1, 2), (3, 4)]
+    # upper case pairs; an odd case has no partner (never paired with itself)
+    assert flip_pairs_from_names(["LEFT_EYE", "RIGHT_EYE", "LeFt_ear"]) == [(0, 1)]
 
 
 def test_make_coco_annotations_is_loadable(tmp_path):

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from daec_viz.cache import HeatmapWriter
+from daec_viz.cache import HeatmapWriter, _H5Source
 from daec_viz.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
@@ -274,8 +274,15 @@ def test_streaming_never_materialises_the_cache(tmp_path, monkeypatch):
             reads.append(len(range(*sel.indices(self.shape[0]))))
         return orig_direct(self, dest, source_sel, dest_sel)
 
+    def spy_runs(self, out, pos, start, stop):  # the reader's own (low-level) H5Dread
+        if self.dset.name == "/heatmaps":
+            reads.append(stop - start)
+        return orig_runs(self, out, pos, start, stop)
+
+    orig_runs = _H5Source.read_into
     monkeypatch.setattr(h5py.Dataset, "__getitem__", spy_get)
     monkeypatch.setattr(h5py.Dataset, "read_direct", spy_direct)
+    monkeypatch.setattr(_H5Source, "read_into", spy_runs)
     ds = load_dataset(tmp_path)
     assert reads == []  # loading reads no heatmap
     tracemalloc.start()
@@ -392,6 +399,9 @@ def test_non_coco_keypoints_use_category_sigmas(tmp_path):
     (lambda d: d["annotations"][2].update(id=d["annotations"][0]["id"]), "annotations.id",
      "unique"),
     (lambda d: d["images"][0].pop("id"), "images.id", "lacks"),
+    (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "images.id", "e.g. 10 repeats"),
+    (lambda d: d["annotations"][3].update(image_id=99), "annotations.image_id",
+     "image_id 99 is not in `images`"),
     (lambda d: d["categories"][0].update(skeleton=[[0, 18]]), "categories.skeleton",
      "1-based"),
 ])

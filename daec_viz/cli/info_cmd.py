@@ -2,7 +2,9 @@
 
 Validates the folder like every other command (a bad folder exits non-zero with one line
 naming the file and the field) and prints the instance count, images, K, heatmap size,
-dtype, sigma, convention, model, splits, the simulated flag and the provenance.
+dtype, sigma, convention, model, splits, the simulated flag and the provenance. With
+``--scan`` it also streams the heatmaps and reports maps holding NaN/Inf (the decoders
+mark them invalid).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import open_dataset
+
+if TYPE_CHECKING:  # the CLI imports pandas/pycocotools only when a command runs
+    from ..datasets import Dataset
 
 
 def register(subparsers: Any) -> None:
@@ -23,6 +28,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("dataset", metavar="DATASET",
                    help="folder with annotations.json and heatmaps.h5 or heatmaps.npz")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--scan", action="store_true",
+                   help="also stream every heatmap and report maps holding NaN/Inf "
+                        "(reads the whole cache)")
     p.set_defaults(func=run)
 
 
@@ -60,14 +68,33 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append("provenance")
         lines += [f"  {k}: {json.dumps(v) if not isinstance(v, str) else v}"
                   for k, v in s["provenance"].items()]
+    if "nonfinite" in s:
+        nf = s["nonfinite"]
+        joints = ", ".join(f"{k} {v}" for k, v in nf["by_joint"].items())
+        lines.append("non-finite   " + (f"{nf['maps']} maps in {nf['instances']} instances "
+                                        f"hold NaN/Inf, decoded as invalid ({joints})"
+                                        if nf["maps"] else "none (every value is finite)"))
     lines += [f"warning: {msg}" for msg in s["warnings"]]
     return "\n".join(lines)
+
+
+def nonfinite_summary(ds: Dataset) -> dict[str, Any]:
+    """Stream the cache (progress bar on stderr) and count the (instance, joint) maps that
+    hold NaN/Inf: ``{"maps", "instances", "by_joint": {name: maps}}``."""
+    from ..datasets import scan_nonfinite
+
+    df = scan_nonfinite(ds, progress=True)
+    by_joint = df["joint_name"].value_counts(sort=False)
+    return {"maps": len(df), "instances": int(df["row"].nunique()),
+            "by_joint": {str(k): int(v) for k, v in by_joint.items()}}
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the dataset and print its summary; errors propagate as DatasetError."""
     with open_dataset(args.dataset) as ds:
         summary = ds.summary()
+        if args.scan:
+            summary["nonfinite"] = nonfinite_summary(ds)
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
