@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from .exceptions import InputError
@@ -442,12 +443,33 @@ def instance_scores(det_scores: Any, keypoint_maxvals: Any, threshold: float = 0
     return det * mean
 
 
-def _pairwise_oks(kp: np.ndarray, areas: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-    """(n, n) OKS between instances of one image, HRNet's ``oks_iou`` (mean area, all K)."""
-    var = (2.0 * sigmas) ** 2
-    d2 = ((kp[:, None, :, :] - kp[None, :, :, :]) ** 2).sum(-1)  # (n, n, K)
-    s = (areas[:, None] + areas[None, :]) / 2.0 + np.spacing(1)
-    return np.exp(-d2 / var / s[..., None] / 2.0).mean(-1)
+@nb.njit(cache=True, nogil=True)
+def _greedy_oks_nms(kp: np.ndarray, areas: np.ndarray, order: np.ndarray,
+                    starts: np.ndarray, var: np.ndarray, thr: float) -> np.ndarray:
+    """HRNet's greedy loop per image. ``order``: instance indices by image, then by
+    decreasing score; ``starts``: where each image's run begins (plus the end). OKS with
+    a kept instance: mean over all K of exp(-d² / var / ((a_i + a_j)/2 + eps) / 2)."""
+    n, k = kp.shape[0], kp.shape[1]
+    alive = np.ones(n, dtype=np.bool_)
+    eps = np.spacing(1.0)
+    for g in range(starts.size - 1):
+        for a in range(starts[g], starts[g + 1]):
+            i = order[a]
+            if not alive[i]:
+                continue
+            for b in range(a + 1, starts[g + 1]):
+                j = order[b]
+                if not alive[j]:
+                    continue
+                s = (areas[i] + areas[j]) / 2.0 + eps
+                acc = 0.0
+                for q in range(k):
+                    dx = kp[j, q, 0] - kp[i, q, 0]
+                    dy = kp[j, q, 1] - kp[i, q, 1]
+                    acc += np.exp(-((dx * dx + dy * dy) / var[q] / s / 2.0))
+                if acc / k > thr:
+                    alive[j] = False
+    return alive
 
 
 def oks_nms(keypoints: Any, scores: Any, areas: Any, thr: float = 0.9,
@@ -455,10 +477,12 @@ def oks_nms(keypoints: Any, scores: Any, areas: Any, thr: float = 0.9,
             image_ids: Any = None) -> np.ndarray:
     """Greedy OKS non-maximum suppression per image (HRNet's ``oks_nms``).
 
-    Within each image, take instances by decreasing score (stable: ties keep input
-    order) and drop every remaining one whose OKS with a kept one exceeds ``thr``. OKS
-    uses the mean of the two areas and all K joints. Off by default in pipelines that
-    use GT boxes (one box per person: nothing to suppress).
+    Within each image, take instances by decreasing score and drop every remaining one
+    whose OKS with a kept one exceeds ``thr``. OKS uses the mean of the two areas and all
+    K joints (HRNet calls ``oks_nms`` without ``in_vis_thre``). Score ties keep input
+    order (HRNet's ``argsort()[::-1]`` is not stable, so its order on exact ties is
+    arbitrary). Off by default in pipelines that use GT boxes (one box per person:
+    nothing to suppress). One compiled pass, no Python loop over images.
 
     Parameters
     ----------
@@ -473,9 +497,9 @@ def oks_nms(keypoints: Any, scores: Any, areas: Any, thr: float = 0.9,
     -------
     (m,) int64 indices of the kept instances, sorted ascending.
     """
-    kp = np.asarray(keypoints, dtype=np.float64)
+    kp = np.ascontiguousarray(keypoints, dtype=np.float64)
     sc = np.asarray(scores, dtype=np.float64)
-    ar = np.asarray(areas, dtype=np.float64)
+    ar = np.ascontiguousarray(areas, dtype=np.float64)
     n = kp.shape[0] if kp.ndim == 3 else -1
     if kp.ndim != 3 or kp.shape[-1] != 2 or sc.shape != (n,) or ar.shape != (n,):
         raise InputError(f"expected keypoints (n, K, 2), scores (n,), areas (n,); got "
@@ -486,19 +510,10 @@ def oks_nms(keypoints: Any, scores: Any, areas: Any, thr: float = 0.9,
     ids = np.zeros(n, dtype=np.int64) if image_ids is None else np.asarray(image_ids)
     if ids.shape != (n,):
         raise InputError(f"expected shape ({n},), got {ids.shape}", field="image_ids")
-    order = np.lexsort((-sc, ids))  # by image, then by decreasing score, stable
-    bounds = np.flatnonzero(np.diff(ids[order])) + 1
-    keep: list[np.ndarray] = []
-    for grp in np.split(order, bounds):
-        if grp.size == 1:
-            keep.append(grp)
-            continue
-        over = _pairwise_oks(kp[grp], ar[grp], sig) > thr
-        alive = np.ones(grp.size, dtype=bool)
-        for i in range(grp.size):
-            if alive[i]:
-                alive[i + 1:] &= ~over[i, i + 1:]
-        keep.append(grp[alive])
-    if not keep:
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.sort(np.concatenate(keep)).astype(np.int64)
+    order = np.lexsort((-sc, ids))  # by image, then by decreasing score, stable
+    starts = np.r_[0, np.flatnonzero(ids[order][1:] != ids[order][:-1]) + 1, n]
+    alive = _greedy_oks_nms(kp, ar, order.astype(np.int64), starts.astype(np.int64),
+                            (2.0 * sig) ** 2, float(thr))
+    return np.flatnonzero(alive).astype(np.int64)

@@ -57,6 +57,10 @@ def predict(dataset: Any, method: str, *, batch: int = 512,
     decode_options : passed to :func:`daec_viz.decoding.decode` (sigma, delta, pattern,
         blur_kernel, variant). For ``daec``, ``sigma`` defaults to the cache's σ.
     progress : called as ``progress(fraction_done, label)`` after each slice.
+
+    Returns
+    -------
+    :class:`Predictions` (heatmap px and image px coordinates, maxima, instance scores).
     """
     if method == "daec":
         decode_options.setdefault("sigma", float(dataset.meta.sigma))
@@ -97,6 +101,10 @@ def score_predictions(dataset: Any, coords_img: np.ndarray, maxvals: np.ndarray,
     maxvals : (n, K) keypoint maxima (the keypoint scores and the rescoring input).
     nms : OKS-NMS on or off; None = on exactly when detector boxes are used.
     rows : evaluate only these rows (and only their images); default all.
+
+    COCOeval runs on the images that hold at least one of the evaluated instances
+    (``dataset.image_ids`` for all rows): GT persons in images without any cached
+    instance are not counted.
     """
     inst = dataset.instances
     image_ids = inst["image_id"].to_numpy().astype(np.int64)

@@ -1,6 +1,8 @@
 """PCKh for MPII-style single-person data (16 joints).
 
-A joint is correct when its distance to the ground truth is below ``thr * normalize``,
+A joint is correct when its distance to the ground truth is below ``thr * normalize``
+(strictly, as bearpaw's/HRNet's ``eval_PCKh.py``; MATLAB's ``evalMPII`` counts ``<=``,
+which differs only for a distance exactly on the threshold),
 where ``normalize`` is the head-size normaliser (0.6 x head-box diagonal, the
 ``normalize`` field of the usual ``valid.h5``). Joints whose ground truth is missing
 (x <= 0, the convention of ``valid.h5``) are left out. Groups: Head is the head-top

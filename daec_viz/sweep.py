@@ -33,11 +33,12 @@ import pandas as pd
 from .coco_eval import STAT_NAMES
 from .decoding import PATTERNS, decode, decode_daec_grid
 from .decoding.smoothing import gaussian_blur
-from .evaluation import score_predictions
+from .evaluation import NMS_THRESHOLD, RESCORE_THRESHOLD, score_predictions
 from .exceptions import InputError
+from .geometry import apply_affine
 
 ProgressFn = Callable[[float, str], None]
-SWEEP_VERSION = 1
+SWEEP_VERSION = 2  # bump whenever decoding or scoring of a sweep changes
 DEFAULT_BLUR = 11
 BASELINES: tuple[str, ...] = ("standard", "shifting", "dark")
 COLUMNS: tuple[str, ...] = ("method", "pattern", "smooth", "delta", "split") + STAT_NAMES
@@ -128,8 +129,13 @@ def default_cache_dir() -> Path:
 
 def _cache_key(dataset: Any, configs: Sequence[SweepConfig], splits: Sequence[str],
                engine: str, sigma: float, blur_kernel: int) -> str:
-    payload = {"v": SWEEP_VERSION, "data": dataset.content_hash, "engine": engine,
-               "sigma": sigma, "blur": blur_kernel, "splits": list(splits),
+    """Key of a sweep's results: the data (content hash of the cache, annotations and the
+    view's rows), the code (package and sweep versions, rescoring/NMS thresholds) and
+    every parameter that changes a number."""
+    from . import __version__
+    payload = {"v": SWEEP_VERSION, "package": __version__, "data": dataset.content_hash,
+               "engine": engine, "sigma": sigma, "blur": blur_kernel, "splits": list(splits),
+               "rescore": RESCORE_THRESHOLD, "nms": NMS_THRESHOLD,
                "configs": [asdict(c) for c in configs]}
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:20]
@@ -137,10 +143,32 @@ def _cache_key(dataset: Any, configs: Sequence[SweepConfig], splits: Sequence[st
 
 def _decode_groups(configs: Sequence[SweepConfig], n: int, k: int,
                    memory_mb: float) -> list[list[int]]:
-    per_config = n * k * 3 * 4  # float32 x, y and maxval
+    """Consecutive groups of configuration indices whose decoded keypoints fit in
+    ``memory_mb`` (float64 x, y per configuration, plus at most one maxval array)."""
+    per_config = n * k * 3 * 8
     size = max(1, int(memory_mb * 2 ** 20 // max(per_config, 1)))
     idx = list(range(len(configs)))
     return [idx[i:i + size] for i in range(0, len(idx), size)]
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(Path(folder).resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _read_cached(path: Path) -> pd.DataFrame | None:
+    """A cached sweep table, or None when it is unreadable or not a sweep table."""
+    try:
+        df = pd.read_csv(path, keep_default_na=True)
+    except (OSError, ValueError):  # pandas' parser errors are ValueErrors
+        return None
+    if tuple(df.columns) != COLUMNS:
+        return None
+    df["pattern"] = df["pattern"].fillna("")
+    return df
 
 
 def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
@@ -151,22 +179,29 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
               cache_dir: str | Path | None = None, use_cache: bool = True) -> pd.DataFrame:
     """Score every configuration on every split.
 
+    Each configuration is decoded exactly as :func:`daec_viz.decoding.decode` decodes it
+    (same maps, same float32 conversion of float16 caches, same blur) and scored exactly
+    as :func:`daec_viz.evaluation.evaluate` scores it (see ``tests/test_sweep.py``).
+
     Parameters
     ----------
     dataset : a :class:`~daec_viz.datasets.Dataset`.
     configs : default :func:`default_configs` for the cache's σ.
-    splits : split names (default: the dataset's splits; ``["all"]`` when it has none).
+    splits : split names (default: the dataset's splits; ``["all"]`` when it has none;
+        ``"all"`` always means every instance).
     sigma : σ of the DAEC window (default: the cache's σ).
     blur_kernel : the smoothing kernel (OpenCV Gaussian, odd).
-    memory_mb : bound on the decoded keypoints held at once (the cache is re-read once per
-        group of configurations that fits).
+    memory_mb : bound on the decoded keypoints held at once (the cache is re-read, and
+        re-blurred, once per group of configurations that fits).
     progress : ``progress(fraction, label)``.
-    cache_dir : where results are cached (default :func:`default_cache_dir`).
+    cache_dir : where results are cached (default :func:`default_cache_dir`); never
+        written when it lies inside the dataset folder.
+    use_cache : read and write that cache.
 
     Returns
     -------
     DataFrame with columns method, pattern, smooth, delta, split and the 10 COCO stats,
-    one row per configuration and split.
+    one row per configuration and split, in the order of ``configs`` then ``splits``.
     """
     sigma = float(dataset.meta.sigma if sigma is None else sigma)
     configs = list(default_configs(sigma) if configs is None else configs)
@@ -175,12 +210,13 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
         raise InputError("expected at least one configuration", field="configs")
     key = _cache_key(dataset, configs, splits, engine, sigma, blur_kernel)
     cache_file = Path(cache_dir or default_cache_dir()) / f"sweep-{key}.csv"
+    use_cache = use_cache and not _is_inside(cache_file, dataset.path)
     if use_cache and cache_file.is_file():
-        df = pd.read_csv(cache_file, keep_default_na=True)
-        df["pattern"] = df["pattern"].fillna("")
-        if progress is not None:
-            progress(1.0, "cached")
-        return df
+        df = _read_cached(cache_file)
+        if df is not None:
+            if progress is not None:
+                progress(1.0, "cached")
+            return df
 
     n, k = len(dataset), dataset.num_keypoints
     split_rows = {s: (np.arange(n) if s == "all" and "all" not in dataset.splits
@@ -196,44 +232,47 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
     step = 0
     records: list[dict[str, Any]] = []
     for group in groups:
-        coords = np.zeros((len(group), n, k, 2), dtype=np.float32)
-        maxv = np.zeros((len(group), n, k), dtype=np.float32)
-        need_blur = any(configs[i].smooth and configs[i].method != "dark" for i in group)
+        cfgs = [configs[i] for i in group]
+        coords = np.zeros((len(cfgs), n, k, 2))
+        # keypoint maxima: DAEC configurations on the same maps (raw or smoothed) share one
+        source: list[Any] = [("daec", c.smooth) if c.method == "daec" else j
+                             for j, c in enumerate(cfgs)]
+        maxv = {s: np.zeros((n, k)) for s in dict.fromkeys(source)}
+        need_blur = any(c.smooth and c.method != "dark" for c in cfgs)
         # DAEC configurations on the same maps (raw or smoothed) share one grid pass
-        daec_sets = {sm: [j for j, ci in enumerate(group)
-                          if configs[ci].method == "daec" and configs[ci].smooth == sm]
+        daec_sets = {sm: [j for j, c in enumerate(cfgs) if c.method == "daec" and c.smooth == sm]
                      for sm in (False, True)}
         for rows, hm in dataset.iter_slices(batch=batch):
-            if hm.dtype == np.float16:
+            if hm.dtype == np.float16:  # what decode does, done once for every configuration
                 hm = hm.astype(np.float32)
-            blurred = gaussian_blur(hm, blur_kernel) if need_blur else None
+            blurred = None
+            if need_blur:  # once per slice for every smoothed configuration
+                with np.errstate(invalid="ignore", over="ignore"):
+                    blurred = gaussian_blur(hm, blur_kernel)
             for sm, members in daec_sets.items():
                 if not members:
                     continue
-                cs = [configs[group[j]] for j in members]
                 c_all, sc, _ = decode_daec_grid(blurred if sm else hm, sigma=sigma,
-                                                deltas=[c.delta for c in cs],
-                                                patterns=[c.pattern for c in cs])
+                                                deltas=[cfgs[j].delta for j in members],
+                                                patterns=[cfgs[j].pattern for j in members])
                 for jj, j in enumerate(members):
                     coords[j, rows] = c_all[jj]
-                    maxv[j, rows] = sc
-            for j, ci in enumerate(group):
-                c = configs[ci]
+                maxv[("daec", sm)][rows] = sc
+            for j, c in enumerate(cfgs):
                 if c.method == "daec":
                     continue
                 maps = blurred if (c.smooth and c.method != "dark") else hm
                 r = decode(maps, c.method, **c.decode_options(sigma, blur_kernel))
                 coords[j, rows] = r.coords
-                maxv[j, rows] = r.scores
+                maxv[j][rows] = r.scores
             step += 1
             if progress is not None:
                 progress(step / n_steps, "decoding")
-        for j, ci in enumerate(group):
-            c = configs[ci]
-            img = _apply(affines, coords[j])
+        for j, c in enumerate(cfgs):
+            img = apply_affine(coords[j], affines)
             for s in splits:
-                stats = score_predictions(dataset, img, maxv[j].astype(np.float64),
-                                          engine=engine, rows=split_rows[s])
+                stats = score_predictions(dataset, img, maxv[source[j]], engine=engine,
+                                          rows=split_rows[s])
                 records.append({"method": c.method, "pattern": c.pattern,
                                 "smooth": c.smooth, "delta": c.delta, "split": s, **stats})
                 step += 1
@@ -243,17 +282,12 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
     if use_cache:
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp")
+            tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
             df.to_csv(tmp, index=False)
             tmp.replace(cache_file)
         except OSError:  # a read-only home must not break a sweep
             pass
     return df
-
-
-def _apply(affines: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    from .geometry import apply_affine
-    return apply_affine(coords.astype(np.float64), affines)
 
 
 @dataclass
@@ -265,7 +299,10 @@ class DeltaChoice:
     delta : Δ_opt (heatmap px), the best ``stat`` on ``train_split``.
     pattern, smooth, stat : what was swept.
     train_value, test_value : ``stat`` of DAEC at Δ_opt on each split.
-    baselines : ``stat`` of each baseline on the test split (same smoothing).
+    baselines : ``stat`` of each baseline on the test split: standard and shifting with
+        the same smoothing as DAEC; DARK as published, with its own blur (the sweep's
+        smoothed DARK row; its raw-map variant only when the sweep has no smoothed one),
+        as in the paper's Table 1.
     gains : test_value − baseline, per baseline.
     curve : the sweep rows of this pattern/smoothing (both splits).
     in_sample : True when train and test are the same split (no held-out data).
@@ -294,8 +331,15 @@ def choose_delta(sweep: pd.DataFrame, pattern: str = "BR", smooth: bool = False,
                  stat: str = "AP", train: str = "train", test: str = "test") -> DeltaChoice:
     """Pick Δ_opt from a sweep table (see :func:`run_sweep`) on ``train``; report ``test``.
 
-    Ties on the train stat go to the smallest Δ (the cheaper, larger window is not
-    preferred; any tie-break is arbitrary, this one is deterministic).
+    AP is a step function of Δ (a match flips at an OKS threshold), so exact ties are
+    common on small splits: they go to the smallest tied Δ (deterministic; any tie-break
+    is arbitrary on train).
+
+    Raises
+    ------
+    InputError
+        When ``stat`` is unknown, a split is not in the sweep, or the sweep has no DAEC
+        rows of this pattern/smoothing (on ``train``, or at Δ_opt on ``test``).
     """
     if stat not in STAT_NAMES:
         raise InputError(f"expected one of {STAT_NAMES}, got {stat!r}", field="stat")
@@ -312,10 +356,18 @@ def choose_delta(sweep: pd.DataFrame, pattern: str = "BR", smooth: bool = False,
     best = tr.loc[tr[stat].idxmax()]
     delta = float(best["delta"])
     te = curve[(curve["split"] == test) & np.isclose(curve["delta"], delta)]
+    if te.empty:
+        raise InputError(f"the sweep has no DAEC row at Δ = {delta:g} on split {test!r}",
+                         field="delta")
     test_value = float(te[stat].iloc[0])
     base = {}
+    on_test = sweep["split"] == test
+    smoothed = sweep["smooth"].astype(bool)
     for m in BASELINES:
-        rows = sweep[(sweep["method"] == m) & sm & (sweep["split"] == test)]
+        rows = sweep[(sweep["method"] == m) & sm & on_test]
+        if m == "dark":  # DARK always blurs; its raw-map variant is Table 4's ablation
+            own = sweep[(sweep["method"] == m) & smoothed & on_test]
+            rows = own if not own.empty else rows
         if not rows.empty:
             base[m] = float(rows[stat].iloc[0])
     return DeltaChoice(delta=delta, pattern=pattern, smooth=bool(smooth), stat=stat,
@@ -330,8 +382,14 @@ def learn_delta(dataset: Any, pattern: str = "BR", smooth: bool = False, stat: s
                 sweep: pd.DataFrame | None = None, **sweep_options: Any) -> DeltaChoice:
     """Learn Δ_opt on ``train`` and report it on ``test`` with the gain over each baseline.
 
-    Without train/test splits in the dataset, Δ is learned and reported on ``"all"``
-    (``in_sample=True``: the gain is then optimistic).
+    Without splits in the dataset, Δ is learned and reported on ``"all"``
+    (``in_sample=True``: the gain is then optimistic). A dataset with splits must have
+    ``train`` and ``test`` (``"all"`` is every instance).
+
+    Raises
+    ------
+    InputError
+        When the dataset has splits but not ``train`` or ``test``.
 
     Examples
     --------
@@ -339,8 +397,13 @@ def learn_delta(dataset: Any, pattern: str = "BR", smooth: bool = False, stat: s
     >>> choice.delta, round(choice.gains["dark"], 3)      # doctest: +SKIP
     (4.0, 0.02)
     """
-    if train not in dataset.splits or test not in dataset.splits:
+    have = dataset.splits
+    if set(have) == {"all"}:  # no splits: learn and report in sample
         train = test = "all"
+    missing = [s for s in (train, test) if s not in have and s != "all"]
+    if missing:
+        raise InputError(f"split(s) {missing} not in this dataset (it has {have}); pass "
+                         f"train= and test=", field="split", path=dataset.path)
     if sweep is None:
         sweep_options.setdefault("splits", sorted({train, test}))
         sweep = run_sweep(dataset, **sweep_options)

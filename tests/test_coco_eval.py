@@ -268,12 +268,10 @@ def test_oks_nms_matches_greedy_reference():
     n, k = 40, 17
     base = rng.uniform(0, 300, (8, k, 2))
     kp = base[rng.integers(0, 8, n)] + rng.normal(0, 3, (n, k, 2))
-    scores = rng.uniform(size=n)
     areas = rng.uniform(2000, 20000, n)
     ids = rng.integers(0, 3, n)
-    keep = oks_nms(kp, scores, areas, thr=0.9, image_ids=ids)
 
-    def ref_one(idx):  # HRNet's loop, written plainly
+    def ref_one(idx):  # HRNet's loop, written plainly (stable order on score ties)
         order = idx[np.argsort(-scores[idx], kind="stable")]
         kept = []
         while order.size:
@@ -286,10 +284,15 @@ def test_oks_nms_matches_greedy_reference():
             order = rest[oks <= 0.9]
         return kept
 
-    expected = sorted(j for g in range(3) for j in ref_one(np.flatnonzero(ids == g)))
-    assert keep.tolist() == expected
-    assert 8 <= len(keep) < n  # duplicates were suppressed
+    for scores in (rng.uniform(size=n), rng.choice([0.3, 0.6], size=n)):  # then many ties
+        keep = oks_nms(kp, scores, areas, thr=0.9, image_ids=ids)
+        expected = sorted(j for g in range(3) for j in ref_one(np.flatnonzero(ids == g)))
+        assert keep.tolist() == expected
+        assert 8 <= len(keep) < n  # duplicates were suppressed
     assert oks_nms(kp[:1], scores[:1], areas[:1]).tolist() == [0]
+    assert oks_nms(kp[:0], scores[:0], areas[:0]).tolist() == []
+    # two copies of one pose: the higher score is kept, in any input order
+    assert oks_nms(kp[[0, 0]], [0.2, 0.7], areas[[0, 0]]).tolist() == [1]
 
 
 def test_engines_listed():

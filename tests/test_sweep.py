@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,3 +129,69 @@ def test_unknown_split_is_a_clear_error(sweeps):
     ds, df = sweeps[(0.0, 0.0)]
     with pytest.raises(InputError, match="split"):
         choose_delta(df, "BR", train="val")
+
+
+def test_memory_groups_give_the_same_table(tmp_path):
+    ds = load_dataset(make_dataset(tmp_path / "g", n_images=20, jitter=0.5, noise=0.02,
+                                   size=(20, 50)))
+    cfgs = default_configs(2.0, [0.0, 2.5, 4.0], ("BR", "UL"))
+    one = run_sweep(ds, cfgs, use_cache=False)
+    assert sweep_mod._decode_groups(cfgs, len(ds), 17, 1e-6) == [[i] for i in range(len(cfgs))]
+    many = run_sweep(ds, cfgs, use_cache=False, memory_mb=1e-6, batch=7)
+    pd.testing.assert_frame_equal(one, many)
+    assert len(one) == len(cfgs) * len(ds.splits)
+
+
+def test_cache_key_changes_with_every_input(tmp_path):
+    folder = make_dataset(tmp_path / "k", n_images=10, jitter=0.5, size=(20, 50))
+    ds = load_dataset(folder)
+    cfgs = [SweepConfig("daec", False, "BR", 4.0)]
+    args = dict(configs=cfgs, splits=["train", "test"], engine="hotcoco", sigma=2.0,
+                blur_kernel=11)
+    base = sweep_mod._cache_key(ds, **args)
+    assert sweep_mod._cache_key(ds, **args) == base
+    for change in (dict(configs=[SweepConfig("daec", False, "BR", 4.5)]),
+                   dict(configs=[SweepConfig("daec", True, "BR", 4.0)]),
+                   dict(splits=["test"]), dict(engine="pycocotools"), dict(sigma=2.5),
+                   dict(blur_kernel=7)):
+        assert sweep_mod._cache_key(ds, **{**args, **change}) != base, change
+    assert sweep_mod._cache_key(ds.subset("test"), **args) != base  # other rows
+    cache_file = ds.cache_path
+    st = cache_file.stat()
+    os.utime(cache_file, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # rewritten cache
+    assert sweep_mod._cache_key(load_dataset(folder), **args) != base
+
+
+def test_cache_never_inside_the_dataset_and_survives_corruption(tmp_path):
+    folder = make_dataset(tmp_path / "d", n_images=10, jitter=0.5, size=(20, 50))
+    before = sorted(p.name for p in folder.rglob("*"))
+    ds = load_dataset(folder)
+    cfgs = [SweepConfig("daec", False, "BR", 4.0)]
+    run_sweep(ds, cfgs, cache_dir=folder / "cache")
+    assert sorted(p.name for p in folder.rglob("*")) == before
+    cache = tmp_path / "cache"
+    first = run_sweep(ds, cfgs, cache_dir=cache)
+    (f,) = cache.glob("sweep-*.csv")
+    f.write_text("garbage\n")
+    pd.testing.assert_frame_equal(run_sweep(ds, cfgs, cache_dir=cache), first)
+
+
+def test_learn_delta_requires_its_splits(sweeps):
+    ds, df = sweeps[(0.0, 0.0)]
+    with pytest.raises(InputError, match="val"):
+        learn_delta(ds, test="val", sweep=df)
+    assert learn_delta(ds, sweep=df).test_split == "test"
+
+
+def test_dark_baseline_is_dark_with_its_blur(tmp_path):
+    ds = load_dataset(make_dataset(tmp_path / "b", n_images=20, bias=(0.5, 0.5), jitter=0.5,
+                                   noise=0.05, size=(20, 50)))
+    df = run_sweep(ds, default_configs(2.0, [0.0, 3.0], ("BR",)), use_cache=False)
+    dark = df[(df.method == "dark") & (df.split == "test")].set_index("smooth")["AP"]
+    std = df[(df.method == "standard") & (df.split == "test")].set_index("smooth")["AP"]
+    assert dark[True] != dark[False]  # the two DARK variants differ on these maps
+    for smooth in (False, True):
+        c = choose_delta(df, "BR", smooth)
+        assert c.baselines["dark"] == dark[True]
+        assert c.baselines["standard"] == std[smooth]
+        assert c.gains["dark"] == pytest.approx(c.test_value - dark[True])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..coco_eval import ENGINES
 from .common import (
     Progress,
     add_dataset_argument,
@@ -21,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset_argument(p)
     add_decode_options(p)
     p.add_argument("--split", default=None, help="evaluate one split only (e.g. test)")
-    p.add_argument("--engine", choices=("hotcoco", "pycocotools"), default="hotcoco")
+    p.add_argument("--engine", choices=ENGINES, default="hotcoco",
+                   help="COCO evaluator: hotcoco (fast) or pycocotools (reference)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..coco_eval import ENGINES
+from ..decoding import PATTERNS
 from ..exceptions import InputError
 from .common import Progress, add_dataset_argument, open_dataset
 
@@ -18,12 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataset_argument(p)
     p.add_argument("--deltas", default=None,
                    help="Δ grid A:B:STEP in heatmap px (default -2:σ+6:0.5)")
-    p.add_argument("--patterns", nargs="+", default=["BR", "UR", "BL", "UL"],
-                   choices=["BR", "UR", "BL", "UL"])
+    p.add_argument("--patterns", nargs="+", default=list(PATTERNS), choices=PATTERNS,
+                   help="DAEC cut corners to sweep (default all four)")
     p.add_argument("--smooth", choices=("both", "off", "on"), default="both",
                    help="DAEC and baselines with and/or without Gaussian smoothing")
     p.add_argument("--blur-kernel", type=int, default=11, help="smoothing kernel (odd)")
-    p.add_argument("--engine", choices=("hotcoco", "pycocotools"), default="hotcoco")
+    p.add_argument("--engine", choices=ENGINES, default="hotcoco",
+                   help="COCO evaluator: hotcoco (fast) or pycocotools (reference)")
     p.add_argument("--out", required=True, help="output table, .csv or .json")
     p.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     p.add_argument("--json", action="store_true", help="print the learned Δ as JSON")
