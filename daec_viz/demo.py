@@ -608,7 +608,9 @@ def _build_into(folder: Path, seed: int, n_images: int, knobs: NetworkKnobs,
         "generator": "daec_viz.demo.build_demo", "demo_version": DEMO_VERSION,
         "seed": seed, "n_images": n_images, "train_fraction": TRAIN_FRACTION,
         "knobs": knobs.to_dict(), "boxes": "ground truth (tight box of visible pixels)",
-        "box_padding": 1.25, "target_encoding": "MSRA: mu = int(x_input / 4 + 0.5)",
+        "box_padding": 1.25,
+        "target_encoding": "MSRA: mu = int(x_input / 4 + 0.5)" if knobs.quantize_targets
+        else "exact GT location (quantize_targets off)",
     }
     net_rng = np.random.default_rng(net_seq)
     n_inst = len(sel)

@@ -686,21 +686,27 @@ class ErrorAnalysis:
 
     @property
     def quadrants(self) -> dict[str, QuadrantStats]:
+        """Method -> quadrant counts of its image-px errors."""
         return {m: e.quadrants for m, e in self.methods.items() if e.quadrants is not None}
 
     def bias(self, units: str = "hm") -> dict[str, BiasEstimate]:
+        """Method -> mean bias in ``units``: ``"hm"`` (heatmap px), ``"img"`` (image px)
+        or ``"oks"`` (image px / sqrt(area))."""
         return {m: e.bias[units] for m, e in self.methods.items() if units in e.bias}
 
     @property
     def phases(self) -> dict[str, PhaseCurve]:
+        """Method -> sub-pixel phase curve (heatmap px)."""
         return {m: e.phase for m, e in self.methods.items() if e.phase is not None}
 
     @property
     def taxonomies(self) -> dict[str, KeypointTaxonomy]:
+        """Method -> keypoint error taxonomy (when computed)."""
         return {m: e.taxonomy for m, e in self.methods.items() if e.taxonomy is not None}
 
     @property
     def taxonomy_aps(self) -> dict[str, TaxonomyAP]:
+        """Method -> AP with each error type corrected (when computed)."""
         return {m: e.taxonomy_ap for m, e in self.methods.items()
                 if e.taxonomy_ap is not None}
 
@@ -828,7 +834,7 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
     inv_aff = invert_affine(aff)
     sigmas = np.asarray(dataset.oks_sigmas, dtype=np.float64)
     flip_pairs = list(dataset.flip_pairs)
-    gts = ground_truth_table(dataset.coco, k, getattr(dataset, "category_id", None))
+    gts = ground_truth_table(dataset.coco, k, dataset.category_id)
     given = gts.index_of(ann_ids)
     need_match = ann_ids == -1
     detector = bool(need_match.any())

@@ -25,8 +25,9 @@ that no value falls between good and jitter). Joints whose own GT is unlabelled
 
 Matching (:func:`match_detections`) follows COCOeval at one OKS threshold: per image,
 detections by decreasing score (stable), each takes the still unmatched eligible GT
-(``num_keypoints > 0``, not crowd) of highest OKS, if that OKS >= 0.1 (ties: first GT in
-annotation order). Unlike COCOeval's ``maxDets = 20`` there is no cap per image.
+(``num_keypoints > 0``, not crowd) of highest OKS, if that OKS >= 0.1 (ties: the later GT
+in annotation order, as COCOeval's ``if iou < best: continue``). Unlike COCOeval's
+``maxDets = 20`` there is no cap per image, and ineligible GTs are never matched.
 
 "AP with an error type corrected" (:func:`taxonomy_ap`) replaces the keypoints of that
 type by a corrected location and re-runs the COCO evaluation, keeping the instance
@@ -237,7 +238,7 @@ def match_detections(pred_img: np.ndarray, image_ids: np.ndarray, scores: np.nda
         best, best_oks = -1, -1.0
         for j in range(a, b):  # few candidates per detection
             g = t_list[j]
-            if g in taken or oks_list[j] <= best_oks:
+            if g in taken or oks_list[j] < best_oks:  # ties: the later GT, as COCOeval
                 continue
             best, best_oks = g, oks_list[j]
         if best >= 0:

@@ -12,9 +12,11 @@ The pipeline it stands in for
    crop is resized to the 192 x 256 (W x H) input; heatmaps are 48 x 64 (stride 4).
 2. **Targets (MSRA/HRNet encoding).** A joint at input px ``u`` has its training target,
    a Gaussian of σ = 2 heatmap px and peak 1, centred at the *rounded* heatmap location
-   ``mu = int(u / 4 + 0.5)``. The heatmap <-> image mapping is the ``"hrnet"``
-   convention of :mod:`daec_viz.geometry` (``x_hm = W/2 + (x_img - c) * W / S``), the
-   one the encoding implies; the demo cache stores ``convention="hrnet"``.
+   ``mu = int(u / 4 + 0.5)`` (computed as ``floor(u / 4 + 0.5)``, the same for every
+   joint inside the map; HRNet gives joints outside it no target). The heatmap <->
+   image mapping is the ``"hrnet"`` convention of :mod:`daec_viz.geometry`
+   (``x_hm = W/2 + (x_img - c) * W / S``), the one the encoding implies; the demo cache
+   stores ``convention="hrnet"``.
 3. **What a trained network adds** (the simulator's output for joint k of instance i,
    all lengths in heatmap px):
 
@@ -23,15 +25,18 @@ The pipeline it stands in for
    - ``m = q(p) + bias + n_fit (+ n_occ)``: ``p`` the exact GT location, ``q`` the
      rounding of step 2 (``quantize_targets``), ``bias`` a systematic sub-pixel offset
      (default toward the bottom-right, +x and +y, as the DAEC paper reports),
-     ``n_fit ~ N(0, fit_noise²)`` per axis and per joint, and for occluded joints
-     (visibility 1) an extra ``n_occ ~ N(0, occluded_noise²)``; unlabelled joints
-     (visibility 0) get ``N(0, unlabelled_noise²)`` instead.
+     ``n_fit ~ N(0, (fit_noise * D * s_k)²)`` per axis and per joint (``s_k`` the joint's
+     ``joint_noise_scale``, ``D`` the instance's difficulty: log-normal with
+     ``difficulty_spread``), and for occluded joints (visibility 1) an extra
+     ``n_occ ~ N(0, occluded_noise²)``; unlabelled joints (visibility 0) get an extra
+     ``N(0, unlabelled_noise²)`` instead of ``n_occ``.
    - ``G`` a Gaussian with peak 1 and a width ``σ_out`` wider than the target's σ (the
      output is blurrier than the targets), jittered per joint by a log-normal factor
      (``sigma_out_jitter``).
-   - ``a`` the peak height, uniform in ``amplitude``, times ``occluded_amplitude``
-     (visibility 1) or ``unlabelled_amplitude`` (visibility 0): occluded joints give
-     weaker peaks, which also lowers the instance score.
+   - ``a`` the peak height, uniform in ``amplitude``, divided by ``sqrt(D)`` and times
+     ``occluded_amplitude`` (visibility 1) or ``unlabelled_amplitude`` (visibility 0):
+     occluded joints and hard instances give weaker peaks, which also lowers the
+     instance score.
    - ``ε`` spatially correlated multiplicative noise on the peak (``peak_noise``, relative),
      which distorts the peak's shape; ``η`` spatially correlated additive background
      noise (``noise_std``, correlation length ``noise_corr``). Both are unit-variance
@@ -39,10 +44,13 @@ The pipeline it stands in for
      weights, so they are smooth over about ``noise_corr`` px. The map is not clipped:
      values can be slightly negative, as for a network trained with an MSE loss.
    - Outliers: with probability ``swap_rate`` a left/right joint's peak sits at its
-     partner's location (left/right confusion, both joints of a pair are drawn
-     independently); with probability ``outlier_rate`` it is displaced by a random
-     vector of length uniform in ``outlier_distance`` (a wrong-joint peak). With the
-     defaults about 5% of the joints are outliers.
+     partner's peak centre (left/right confusion, both joints of a pair are drawn
+     independently; never onto a partner without a location); with probability
+     ``outlier_rate`` it is displaced by a random vector of length uniform in
+     ``outlier_distance`` (a wrong-joint peak). Both rates are scaled by
+     ``D^g / E[D^g]`` (``g = outlier_concentration``) and by ``occluded_outlier_factor``
+     for occluded joints, capped at 0.5. With the defaults about 3% of the joints of
+     the demo are swapped or displaced.
    - Distractors: with probability ``distractor_rate`` a second, weaker peak (height
      ``b = a * U(distractor_amplitude)``) at a distance uniform in
      ``distractor_distance`` in a random direction (a nearby person's or limb's
@@ -114,7 +122,7 @@ class NetworkKnobs:
         output wider peaks).
     sigma_out_jitter : relative per-joint spread of ``sigma_out`` (log-normal, std of
         the log).
-    quantize_targets : centre the peaks at the rounded location ``int(x + 0.5)`` of the
+    quantize_targets : centre the peaks at the rounded location ``floor(x + 0.5)`` of the
         MSRA/HRNet target encoding (False: at the exact location).
     bias : (bx, by) systematic offset of every peak, hm px; +x = right, +y = down.
     fit_noise : std of the per-joint Gaussian position noise on each axis, hm px, for an
@@ -310,6 +318,8 @@ def peak_centers(keypoints_hm: np.ndarray, visibility: np.ndarray, knobs: Networ
     if flip_pairs is None:
         flip_pairs = COCO_FLIP_PAIRS if k == 17 else ()
     partner = _partner_index(k, flip_pairs)
+    located = ~np.isnan(kp).any(axis=-1)                 # (n, K): NaN = no location
+    kp = np.where(located[..., None], kp, 0.0)
 
     base = np.floor(kp + 0.5) if knobs.quantize_targets else kp.copy()
     # fixed draw order (do not reorder: it defines the seeded output)
@@ -349,7 +359,7 @@ def peak_centers(keypoints_hm: np.ndarray, visibility: np.ndarray, knobs: Networ
     p_swap = np.minimum(knobs.swap_rate * w, 0.5)
     p_out = np.minimum(knobs.outlier_rate * w, 0.5)
     has_partner = partner != np.arange(k)
-    swapped = (u_out < p_swap) & has_partner[None, :]
+    swapped = (u_out < p_swap) & has_partner[None, :] & located[:, partner]
     displaced = (u_out >= p_swap) & (u_out < p_swap + p_out)
     center = np.where(swapped[..., None], center[:, partner], center)
     center = np.where(displaced[..., None], center + out_len[..., None] * out_dir, center)
@@ -420,7 +430,6 @@ def simulate_heatmaps(keypoints_hm: np.ndarray, visibility: np.ndarray,
     n, k = kp.shape[:2]
     m = n * k
     missing = np.isnan(kp).any(axis=-1)
-    kp = np.where(missing[..., None], 0.0, kp)
 
     p = peak_centers(kp, vis, knobs, rng, flip_pairs)
     amp = np.where(missing, 0.0, p["amplitude"]).reshape(m).astype(np.float32)

@@ -123,6 +123,17 @@ def test_joint_bias_diagram_arrow_heads(per_method):
     assert len(joint_bias_diagram(b16, layout=lay).data) == 3
 
 
+def test_layout_from_keypoints_known_answer():
+    # two people, one a scaled and shifted copy of the other; joint 4 never labelled
+    base = np.array([[0.0, 0.0], [2.0, 4.0], [-2.0, 4.0], [0.0, 8.0], [9.0, 9.0]])
+    kp = np.zeros((2, 5, 3))
+    kp[0, :, :2], kp[1, :, :2] = base, base * 3 + [50.0, 20.0]
+    kp[:, :4, 2] = 2
+    lay = layout_from_keypoints(kp)
+    np.testing.assert_allclose(lay[:4], [[0, 0], [0.25, 0.5], [-0.25, 0.5], [0, 1]])
+    assert np.isnan(lay[4]).all()
+
+
 def test_phase_plot_lines_are_the_curves():
     rng = np.random.default_rng(0)
     gt = rng.uniform(0, 40, size=(200, 17, 2))

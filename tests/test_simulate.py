@@ -120,3 +120,16 @@ def test_knobs_validation_and_roundtrip():
     assert NetworkKnobs.from_dict(k.to_dict()) == k
     with pytest.raises(InputError):
         simulate_heatmaps(np.zeros((2, 17)), np.zeros((2, 17)), DEFAULT_KNOBS, 0)
+
+
+def test_no_swap_onto_a_joint_without_location():
+    # left shoulder (5) has no location: its partner (6) can never be "swapped" onto it,
+    # while the located pair 11/12 swaps about half of the time (swap_rate capped at 0.5)
+    kp, vis = _keypoints(200, seed=9)
+    kp[:, 5] = np.nan
+    knobs = NetworkKnobs.noise_free().replace(swap_rate=0.5, outlier_concentration=0.0)
+    hm = simulate_heatmaps(kp, vis, knobs, 0)
+    assert (hm[:, 5] == 0).all()
+    err = np.linalg.norm(decode(hm, "dark").coords - kp, axis=-1)
+    assert err[:, 6].max() < 0.05
+    assert 0.35 < (err[:, 11] > 0.05).mean() < 0.65

@@ -47,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
     if args.bias is not None:
         knobs = knobs.replace(bias=tuple(args.bias))
     out = Path(args.out)
-    if out.exists() and not args.force:
+    if out.exists() and not args.force:  # checked here too: no progress bar flashes
         raise InputError("exists already; pass --force to replace it", field="OUT", path=out)
     t0 = time.perf_counter()
     with Progress("building demo", disable=args.quiet or args.json) as bar:
         path = build_demo(out, seed=args.seed, n_images=args.images, knobs=knobs,
-                          progress=bar)
+                          progress=bar, overwrite=args.force)
     seconds = time.perf_counter() - t0
     from ..datasets import load_dataset
 

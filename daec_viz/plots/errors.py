@@ -33,6 +33,7 @@ from ..error_analysis import (
     QuadrantStats,
     argmax_sawtooth,
     error_histogram2d,
+    labelled_xy,
 )
 from ..error_taxonomy import ERROR_TYPES, TAXONOMY, KeypointTaxonomy, TaxonomyAP
 from ..exceptions import InputError
@@ -201,12 +202,7 @@ def layout_from_keypoints(keypoints: np.ndarray) -> np.ndarray:
 
     ``keypoints`` (N, K, 2) with NaN for unlabelled joints (or (N, K, 3) with visibility).
     """
-    kp = np.asarray(keypoints, dtype=np.float64)
-    if kp.shape[-1] == 3:
-        xy = kp[..., :2].copy()
-        xy[~(kp[..., 2] > 0)] = np.nan
-    else:
-        xy = kp.copy()
+    xy = labelled_xy(keypoints)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         lo = np.nanmin(xy, axis=1)
