@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from daec_viz.exceptions import DaecVizError
 from daec_viz_app import state
 from daec_viz_app.ui import guarded, simulated_badge
 
@@ -91,7 +92,11 @@ def _sidebar_dataset() -> None:
                      "(annotations.json + heatmaps.h5).")
             return
         ss["dataset_path"] = str(Path(folder).expanduser().resolve())
-    ds, path, _ = state.current()
+    try:
+        ds, path, _ = state.current()
+    except DaecVizError as exc:  # the data pages show it with what to do: no 2nd red box
+        sb.warning(f"Cannot open this dataset: {exc}")
+        return
     ss.setdefault("sigma_for", None)
     if ss["sigma_for"] != path:  # a new dataset: σ starts at the cache's σ
         ss["sigma_for"] = path

@@ -24,7 +24,8 @@ import streamlit as st
 from daec_viz.datasets import Dataset, load_dataset
 from daec_viz.exceptions import DaecVizError, InputError
 
-#: Heatmaps are held in memory when they fit in this many MB (else streamed from disk).
+#: Heatmaps are held in memory (as float32) when they fit in this many MB (else streamed
+#: from disk).
 IN_MEMORY_MB = 768
 #: Blur kernel of the "smoothing" control (OpenCV Gaussian, the paper's 11).
 BLUR_KERNEL = 11
@@ -97,13 +98,14 @@ def current() -> tuple[Dataset, str, tuple]:
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the heatmaps…")
 def heatmaps(path: str, key: tuple) -> np.ndarray | None:
-    """All heatmaps (N, K, H, W) in the stored dtype when they fit in
-    :data:`IN_MEMORY_MB`, else None (then callers stream from disk)."""
+    """All heatmaps (N, K, H, W) as float32 when they fit in :data:`IN_MEMORY_MB`, else
+    None (then callers stream from disk). float32, not a float16 cache's own dtype: the
+    decoders would otherwise convert every map on every Δ change (~8x slower)."""
     ds = load(path, key)
     n, k, h, w = ds.heatmaps.shape
-    if n * k * h * w * ds.heatmaps.dtype.itemsize > IN_MEMORY_MB * 2 ** 20:
+    if n * k * h * w * 4 > IN_MEMORY_MB * 2 ** 20:
         return None
-    return np.asarray(ds.heatmaps.read_rows(slice(0, n)))
+    return np.asarray(ds.heatmaps.read_rows(slice(0, n))).astype(np.float32, copy=False)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Smoothing the heatmaps…")
@@ -115,7 +117,7 @@ def blurred(path: str, key: tuple, kernel: int = BLUR_KERNEL) -> np.ndarray | No
         return None
     out = np.empty(hm.shape, dtype=np.float32)
     for s in range(0, len(hm), 256):
-        out[s:s + 256] = gaussian_blur(hm[s:s + 256].astype(np.float32), kernel)
+        out[s:s + 256] = gaussian_blur(hm[s:s + 256], kernel)
     return out
 
 
@@ -125,11 +127,6 @@ def _key_of(method: str, ctl: Controls) -> tuple[str, float, float, str, bool]:
     if method == "daec":
         return method, ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth
     return method, 0.0, 0.0, "", ctl.smooth and method != "dark"
-
-
-def _options(method: str, ctl: Controls) -> dict[str, Any]:
-    opts: dict[str, Any] = ctl.daec_options() if method == "daec" else {}
-    return opts
 
 
 @dataclass(frozen=True)
@@ -143,25 +140,28 @@ class Decoded:
     valid: np.ndarray
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+# 16 entries: the 3 baselines × smoothing and the last ~10 DAEC settings (each entry is
+# ~0.7 KB per instance, so a COCO-sized detection set stays well under 1 GB)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def decoded(path: str, key: tuple, method: str, sigma: float, delta: float, pattern: str,
             smooth: bool) -> Decoded:
     """Decode every instance with ``method`` (DAEC options ignored by the others;
     ``smooth`` = blur the maps first; DARK always applies its own blur)."""
     from daec_viz.decoding import decode
     ds = load(path, key)
-    ctl = Controls(delta, pattern, sigma, smooth)
-    opts = _options(method, ctl)
-    hm = blurred(path, key) if (smooth and method != "dark") else heatmaps(path, key)
+    opts: dict[str, Any] = ({"sigma": sigma, "delta": delta, "pattern": pattern}
+                            if method == "daec" else {})
+    blur = smooth and method != "dark"
+    hm = blurred(path, key) if blur else heatmaps(path, key)
     if hm is not None:
         r = decode(hm, method, **opts)
         coords, maxv, valid = r.coords, r.scores, r.valid
-    else:
+    else:  # too large for memory: stream from disk, blurring each slice
+        if blur:
+            opts["blur_kernel"] = BLUR_KERNEL
         n, k = len(ds), ds.num_keypoints
         coords, maxv, valid = np.zeros((n, k, 2)), np.zeros((n, k)), np.zeros((n, k), bool)
         for rows, chunk in ds.iter_slices(batch=512):
-            if smooth and method != "dark":
-                opts["blur_kernel"] = BLUR_KERNEL
             r = decode(chunk, method, **opts)
             coords[rows], maxv[rows], valid[rows] = r.coords, r.scores, r.valid
     return Decoded(coords, ds.to_image(coords), maxv, valid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,8 @@ def guarded(body: Callable[[], None]) -> None:
         st.error("Out of memory.\n\n**What to do:** use a smaller dataset (or a subset).",
                  icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 - the app must never show a traceback
+        # the traceback goes to the server's log (for a bug report), not to the page
+        logging.getLogger("daec_viz_app").exception("unexpected error in the app")
         st.error(f"Unexpected error: {type(exc).__name__}: {exc}\n\n**What to do:** reload "
                  "the page; if it persists, run the same step with the `daec-viz` command "
                  "line to see details, and report it.", icon=":material/error:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
@@ -102,3 +103,33 @@ def test_compare_runs_the_live_benchmark(app):
     _no_errors(app)
     table = " ".join(m.value for m in app.markdown)
     assert "| daec |" in table and "µs / instance" in table
+
+
+@pytest.mark.parametrize("smooth", [False, True])
+def test_in_memory_and_streamed_decoding_agree(dataset, monkeypatch, smooth):
+    """The app's cached predictions are the same whether the maps are held in memory
+    (float32, blurred once) or streamed from disk slice by slice (blurred per slice)."""
+    from daec_viz.decoding import decode
+    from daec_viz_app import state
+
+    path = str(dataset)
+    key = state.dataset_key(path)
+    ds = state.load(path, key)
+    ref = decode(ds.heatmaps.read_rows(slice(0, len(ds))), "daec", sigma=2.0, delta=3.0,
+                 pattern="UR", blur_kernel=state.BLUR_KERNEL if smooth else None).coords
+    caches = (state.heatmaps, state.blurred, state.decoded)
+    out = []
+    try:
+        for budget in (state.IN_MEMORY_MB, 0):
+            monkeypatch.setattr(state, "IN_MEMORY_MB", budget)
+            for f in caches:
+                f.clear()
+            d = state.decoded(path, key, "daec", 2.0, 3.0, "UR", smooth)
+            out.append(d.coords_hm)
+            np.testing.assert_allclose(d.coords_img, ds.to_image(d.coords_hm))
+        assert state.heatmaps(path, key) is None  # budget 0: streamed
+    finally:  # the process-wide caches must not keep the streamed variant
+        for f in caches:
+            f.clear()
+    np.testing.assert_allclose(out[0], ref, atol=1e-4)
+    np.testing.assert_allclose(out[1], ref, atol=1e-4)

@@ -59,6 +59,8 @@ def test_pckh_frame():
     df = pckh_frame(res)
     assert df.loc["daec", "Mean"] == 100.0 and df.loc["standard", "Mean"] == 0.0
     assert list(df.columns)[-1] == "Mean"
+    cells = table_figure(df).data[0].cells.values
+    assert list(cells[0]) == ["DAEC", "Standard"] and cells[-1][0] == "100.00"
 
 
 def test_speed_figure():

@@ -8,11 +8,13 @@ import pytest
 
 from daec_viz.decoding import METHODS, PATTERNS, decode
 from daec_viz.plots.overlays import (
+    GridLayout,
     daec_window,
     heatmap_grid,
     image_overlay,
     joint_zoom,
     skeleton_xy,
+    viridis_lut,
 )
 from daec_viz.plots.style import METHOD_COLORS
 
@@ -92,19 +94,72 @@ def test_image_overlay_without_image_needs_size():
         image_overlay(None, None, {})
 
 
+def _png_pixels(uri: str) -> np.ndarray:
+    """(H, W, 4) RGBA of a PNG data URI."""
+    import base64
+    import io
+
+    from PIL import Image
+    assert uri.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+                      .convert("RGBA"))
+
+
 def test_heatmap_grid_shows_every_joint_and_marker():
     rng = np.random.default_rng(1)
     hm, mu = _maps(rng, n=1)
-    preds = {m: decode(hm, m).coords[0] for m in METHODS}
-    fig = heatmap_grid(hm[0], preds, mu[0], [f"j{j}" for j in range(17)], selected=4)
-    heat = [t for t in fig.data if isinstance(t, go.Heatmap)]
-    assert len(heat) == 17
-    np.testing.assert_array_equal(np.asarray(heat[5].z), hm[0, 5])
-    daec = [t for t in fig.data if t.name == "daec"]
-    assert len(daec) == 17
-    np.testing.assert_allclose([[t.x[0], t.y[0]] for t in daec], preds["daec"])
-    assert sum(bool(t.showlegend) for t in daec) == 1
+    hm[0, 2, 5, 7] = np.nan  # a NaN pixel: transparent
+    hm[0, 3] *= 0.5
+    preds = {m: decode(np.nan_to_num(hm), m).coords[0] for m in METHODS}
+    gt = mu[0].copy()
+    gt[6] = np.nan        # unlabelled: not drawn
+    gt[7] = (-3.0, 10.0)  # outside its map: not drawn (would land in the neighbour tile)
+    fig = heatmap_grid(hm[0], preds, gt, [f"j{j}" for j in range(17)], selected=4)
+    assert not [t for t in fig.data if isinstance(t, go.Heatmap)]  # one image, not 17
+    assert [t.name for t in fig.data] == ["heatmaps", "gt", *METHODS]
+    lay = GridLayout.of(17, 48, 64, 6)
+    assert (lay.rows, lay.cols) == (3, 6)
+    np.testing.assert_array_equal(lay.origins[7], [1 * (48 + lay.gap), 1 * (64 + lay.title_band)])
+    assert np.asarray(fig.layout.meta["origins"]).tolist() == lay.origins.tolist()
+    # the image: tile j holds joint j in Viridis, 0 → first colour, the max → last
+    px = _png_pixels(fig.data[0].source)
+    assert px.shape[:2] == lay.size[::-1]
+    lut = viridis_lut(255)
+    vmax = float(np.nanmax(hm))
+    assert fig.layout.meta["vmax"] == pytest.approx(vmax)
+    for j in (0, 3, 16):
+        ox, oy = lay.origins[j].astype(int)
+        tile = px[oy:oy + 64, ox:ox + 48]
+        expect = lut[np.rint(np.clip(hm[0, j] / vmax, 0, 1) * 254).astype(int)]
+        np.testing.assert_array_equal(tile[..., :3], expect)
+        assert (tile[..., 3] == 255).all()
+    ox, oy = lay.origins[2].astype(int)
+    assert px[oy + 5, ox + 7, 3] == 0                       # NaN
+    assert px[0, 48 + lay.gap // 2, 3] == 0                 # gap between tiles
+    # markers: map coordinates + the tile origin; customdata = (joint, x, y) heatmap px
+    by = {t.name: t for t in fig.data}
+    np.testing.assert_allclose(_markers(by["daec"]), preds["daec"] + lay.origins)
+    np.testing.assert_allclose(np.asarray(by["daec"].customdata, float)[:, 1:], preds["daec"])
+    # the standard (argmax) marker sits on the brightest pixel of its own tile
+    for j, (x, y) in enumerate(_markers(by["standard"]).astype(int)):
+        ox, oy = lay.origins[j].astype(int)
+        assert (x - ox, y - oy) == np.unravel_index(np.nanargmax(hm[0, j]), (64, 48))[::-1]
+    g = np.asarray(by["gt"].customdata, float)
+    assert sorted(set(range(17)) - set(g[:, 0].astype(int))) == [6, 7]
+    assert by["daec"].marker.color == METHOD_COLORS["daec"]
     assert "<b>j4</b>" in [a.text for a in fig.layout.annotations]
+    sel = [s for s in fig.layout.shapes if s.name == "selected"]
+    assert len(sel) == 1 and sel[0].x0 == lay.origins[4][0] - 1
+    assert fig.layout.yaxis.scaleanchor == "x"  # square pixels
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # y down
+    # what the browser gets: a fraction of the 17 float maps (~330 KB as plotly heatmaps)
+    assert len(fig.to_json()) < 60_000
+
+
+def test_viridis_lut_ends():
+    lut = viridis_lut(255)
+    assert lut.shape == (255, 3) and lut.dtype == np.uint8
+    assert tuple(lut[0]) == (0x44, 0x01, 0x54) and tuple(lut[-1]) == (0xFD, 0xE7, 0x25)
 
 
 def test_joint_zoom_draws_the_daec_window_and_estimates():

@@ -48,6 +48,8 @@ def test_curves_baselines_and_delta_opt():
     np.testing.assert_allclose(by["train BR"].y, 0.75 - 0.01 * (DELTAS - 3.0) ** 2)
     assert (by["Δ_opt"].x[0], by["Δ_opt"].y[0]) == (3.0, pytest.approx(0.75))
     assert "0.7475" in by["Δ_opt"].text[0]  # its test AP
+    ann = [a for a in fig.layout.annotations if a.name == "Δ_opt"]
+    assert len(ann) == 1 and ann[0].x == 3.0 and "0.7475" in ann[0].text  # readable label
     hl = [s for s in fig.layout.shapes if s.name in ("standard", "shifting", "dark")]
     # DARK once (from its +smooth row: 0.7 − 0 here), standard/shifting per smoothing
     assert {s.name: s.y0 for s in hl} == {"standard": 0.6, "shifting": 0.65, "dark": 0.7}
@@ -78,5 +80,8 @@ def test_delta_snippets():
     assert "BLUR_KERNEL: 11" in s["hrnet"]
     assert "delta=3.5" in s["mmpose"] and "pattern='UR'" in s["mmpose"]
     compile(s["mmpose"], "<mmpose>", "exec")
+    assert "input_size=(192, 256), heatmap_size=(48, 64)" in s["mmpose"]
+    big = delta_snippets(2, "BR", input_size=(288, 384), heatmap_size=(72, 96))["mmpose"]
+    assert "input_size=(288, 384), heatmap_size=(72, 96)" in big
     with pytest.raises(Exception, match="pattern"):
         delta_snippets(1, "XX")

@@ -26,6 +26,7 @@ from .style import method_color
 __all__ = ["table1_frame", "gains_frame", "table_figure", "pckh_frame", "speed_figure"]
 
 _DISPLAY = {"standard": "Standard", "shifting": "Shifting", "dark": "DARK", "daec": "DAEC"}
+_HEADER_PX, _ROW_PX = 28, 26
 
 
 def _label(m: str) -> str:
@@ -85,8 +86,8 @@ def table_figure(frame: pd.DataFrame, *, digits: int = 2, row_colors: Sequence[s
     method colour, light, when the index holds method keys)."""
     df = frame.copy()
     show_index = not isinstance(df.index, pd.RangeIndex) and "Method" not in df.columns
-    if show_index:
-        df.insert(0, df.index.name or "", df.index.astype(str))
+    if show_index:  # method keys shown by their display names ("dark" -> "DARK")
+        df.insert(0, df.index.name or "", [_label(str(i)) for i in df.index])
     fmt = "{:+." + str(digits) + "f}" if gains else "{:." + str(digits) + "f}"
 
     def cell(v: Any) -> str:
@@ -105,12 +106,14 @@ def table_figure(frame: pd.DataFrame, *, digits: int = 2, row_colors: Sequence[s
     fig = go.Figure(go.Table(
         columnwidth=widths,
         header={"values": [f"<b>{c}</b>" for c in df.columns], "fill_color": "#e8e8e8",
-                "align": "center"},
+                "align": "center", "height": _HEADER_PX},
         cells={"values": values, "fill_color": [list(row_colors)] * len(df.columns),
                "align": ["right" if pd.api.types.is_numeric_dtype(df[c]) else "left"
-                         for c in df.columns], "height": 26}))
-    fig.update_layout(title=title, height=50 + 30 * (len(df) + 1),
-                      margin={"l": 5, "r": 5, "t": 40 if title else 5, "b": 5})
+                         for c in df.columns], "height": _ROW_PX}))
+    top = 40 if title else 5
+    # as tall as the rows (no blank band under the table), a few px to spare
+    fig.update_layout(title=title, height=top + _HEADER_PX + _ROW_PX * len(df) + 12,
+                      margin={"l": 5, "r": 5, "t": top, "b": 5})
     return fig
 
 

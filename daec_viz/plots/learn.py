@@ -101,17 +101,19 @@ def map_2d_figure(f: np.ndarray, sigma: float, delta: float, pattern: str,
         fig.add_shape(type="rect", x0=k0, x1=k1, y0=l0, y1=l1, name="kept",
                       line={"color": METHOD_COLORS["daec"], "width": 3},
                       fillcolor="rgba(214, 39, 40, 0.15)")
-    for name, p, sym, color in (("argmax", argmax, "circle-open", "white"),
+    for name, p, sym, color in (("argmax", argmax, "circle-open", "black"),
                                 ("μ", mu, "star", METHOD_COLORS["gt"]),
                                 ("daec", estimate, "x", METHOD_COLORS["daec"])):
         fig.add_trace(go.Scatter(x=[float(p[0])], y=[float(p[1])], mode="markers", name=name,
                                  marker={"symbol": sym, "size": 14, "color": color,
                                          "line": {"width": 2, "color": color}}))
     fig.update_xaxes(range=[-0.5, w - 0.5], constrain="domain", title="x (heatmap px)")
-    fig.update_yaxes(range=[h - 0.5, -0.5], scaleanchor="x", title="y (heatmap px)")
-    fig.update_layout(title=title or f"2-D: {pattern} cut, Δ = {delta:g}", height=440,
+    fig.update_yaxes(range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain",
+                     title="y (heatmap px)")
+    fig.update_layout(title=title or f"2-D: {pattern} cut, Δ = {delta:g}", height=460,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.15, "yanchor": "top"})
+                      legend={"orientation": "h", "yref": "container", "y": 0,
+                              "yanchor": "bottom"})
     return fig
 
 

@@ -6,7 +6,8 @@ Image axes are kept: x right, y down (the y axis is reversed), pixel centres at 
 
 - :func:`image_overlay`: the image, GT and each method's keypoints with skeleton lines;
   one trace per method (``name`` = method), toggled by trace visibility.
-- :func:`heatmap_grid`: a person's K heatmaps with each decoder's estimate and the GT.
+- :func:`heatmap_grid`: a person's K heatmaps with each decoder's estimate and the GT
+  (one palette PNG of all maps, :class:`GridLayout`, so it is quick to send and draw).
 - :func:`joint_zoom`: one heatmap enlarged with the argmax, every decoder's estimate, the
   GT and DAEC's integral window with the Δ-cut (:func:`daec_window`).
 """
@@ -19,14 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..decoding.daec import _CUT_HIGH, PATTERNS, axis_bounds, half_width
 from ..exceptions import InputError
 from .style import METHOD_COLORS, method_color
 
-__all__ = ["DaecWindow", "daec_window", "image_overlay", "heatmap_grid", "joint_zoom",
-           "skeleton_xy"]
+__all__ = ["DaecWindow", "daec_window", "image_overlay", "heatmap_grid", "GridLayout",
+           "joint_zoom", "skeleton_xy", "viridis_lut"]
+
+#: Marker symbol of each decoder (GT and unknown names: circles), the same in every figure.
+_SYMBOLS = {"gt": "circle", "standard": "square", "shifting": "diamond",
+            "dark": "triangle-up", "daec": "x"}
 
 
 # --------------------------------------------------------------------------- DAEC window
@@ -98,16 +102,15 @@ def skeleton_xy(xy: np.ndarray, skeleton: Sequence[Sequence[int]]
                 ) -> tuple[list[float | None], list[float | None]]:
     """Line coordinates of the limbs of every person: ``xy`` (n, K, 2); segments separated
     by None; limbs with a NaN end are left out."""
-    xs: list[float | None] = []
-    ys: list[float | None] = []
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, *np.shape(xy)[-2:])
-    for person in pts:
-        for a, b in skeleton:
-            pa, pb = person[a], person[b]
-            if np.all(np.isfinite(pa)) and np.all(np.isfinite(pb)):
-                xs += [float(pa[0]), float(pb[0]), None]
-                ys += [float(pa[1]), float(pb[1]), None]
-    return xs, ys
+    limbs = np.asarray(skeleton, dtype=np.intp).reshape(-1, 2)
+    a, b = pts[:, limbs[:, 0]], pts[:, limbs[:, 1]]  # (n, L, 2) each end
+    ok = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    out = []
+    for i in (0, 1):  # (n_ok, 3): start, end, gap
+        seg = np.stack([a[..., i][ok], b[..., i][ok], np.full(int(ok.sum()), np.nan)], -1)
+        out.append([None if v != v else v for v in seg.ravel().tolist()])
+    return out[0], out[1]
 
 
 def _data_uri(img: np.ndarray, quality: int = 90) -> str:
@@ -127,13 +130,12 @@ def _visibility(name: str, visible: Sequence[str] | None) -> bool | str:
     return True if visible is None or name in visible else "legendonly"
 
 
-def _image_axes(fig: go.Figure, width: float, height: float, row: int | None = None,
-                col: int | None = None) -> None:
-    kw = {} if row is None else {"row": row, "col": col}
+def _image_axes(fig: go.Figure, width: float, height: float) -> None:
+    """Image axes: pixel centres at integers, y down, square pixels."""
     fig.update_xaxes(range=[-0.5, width - 0.5], showgrid=False, zeroline=False,
-                     constrain="domain", **kw)
+                     constrain="domain")
     fig.update_yaxes(range=[height - 0.5, -0.5], showgrid=False, zeroline=False,
-                     scaleanchor="x" if row is None else None, **kw)
+                     scaleanchor="x")
 
 
 # --------------------------------------------------------------------------- image
@@ -211,10 +213,8 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
             g = g[None]
         mask = np.isfinite(g[..., :2]).all(-1) & (np.nan_to_num(g[..., 2]) > 0)
         add("gt", g[..., :2], mask, METHOD_COLORS["gt"], "circle")
-    symbols = {"standard": "square", "shifting": "diamond", "dark": "triangle-up",
-               "daec": "x"}
     for m, xy in predictions.items():
-        add(m, xy, None, method_color(m), symbols.get(m, "circle"))
+        add(m, xy, None, method_color(m), _SYMBOLS.get(m, "circle"))
     _image_axes(fig, width, height)
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40 if title else 10,
                                            "b": 10},
@@ -225,6 +225,73 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
 
 # --------------------------------------------------------------------------- heatmaps
 
+def viridis_lut(levels: int = 255) -> np.ndarray:
+    """(levels, 3) uint8 RGB of plotly's Viridis colour scale at ``levels`` evenly spaced
+    values of [0, 1] (linear between the scale's stops, as plotly draws a heatmap)."""
+    from plotly.colors import get_colorscale, hex_to_rgb
+    scale = get_colorscale("Viridis")
+    pos = np.array([float(p) for p, _ in scale])
+    rgb = np.array([hex_to_rgb(c) for _, c in scale], dtype=np.float64)
+    t = np.linspace(0.0, 1.0, levels)
+    return np.rint(np.stack([np.interp(t, pos, rgb[:, i]) for i in range(3)], axis=-1)
+                   ).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Where :func:`heatmap_grid` puts each of K (H, W) maps on its single image axis.
+
+    Tile ``j`` sits at row ``j // cols``, column ``j % cols``; its pixel (0, 0) is centred
+    at ``origins[j]`` (axis units = heatmap px), so a heatmap point ``(x, y)`` of joint
+    ``j`` is drawn at ``(x, y) + origins[j]``. Tiles are ``gap`` px apart horizontally and
+    ``title_band`` px apart vertically (the band above each row holds the joint names);
+    ``size`` = (width, height) of the mosaic image in px.
+    """
+
+    origins: np.ndarray
+    size: tuple[int, int]
+    gap: int
+    title_band: int
+    rows: int
+    cols: int
+
+    @classmethod
+    def of(cls, k: int, w: int, h: int, cols: int = 6) -> GridLayout:
+        cols = max(1, min(int(cols), k))
+        rows = math.ceil(k / cols)
+        gap, band = max(2, round(0.06 * w)), max(6, round(0.16 * h))
+        j = np.arange(k)
+        origins = np.stack([(j % cols) * (w + gap), (j // cols) * (h + band)], axis=-1)
+        return cls(origins.astype(np.float64), (cols * w + (cols - 1) * gap,
+                                                rows * h + (rows - 1) * band),
+                   gap, band, rows, cols)
+
+
+def _grid_png(hm: np.ndarray, layout: GridLayout, vmax: float) -> str:
+    """A palette PNG data URI of the (K, H, W) maps tiled by ``layout``: value ``v`` gets
+    Viridis colour ``round(clip(v / vmax, 0, 1) · 254)`` (255 levels, as ``zmin = 0``,
+    ``zmax = vmax``); NaN pixels and the gaps between tiles are transparent (index 255).
+    ~15x smaller than the float heatmaps in a figure's JSON, and one image to draw."""
+    import base64
+    import io
+
+    from PIL import Image
+    k, h, w = hm.shape
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.rint(np.clip(hm / vmax, 0.0, 1.0) * 254.0)
+    idx = np.where(np.isfinite(hm), q, 255).astype(np.uint8)
+    mosaic = np.full(layout.size[::-1], 255, dtype=np.uint8)
+    for j in range(k):  # K tiles (a copy each, no per-pixel work)
+        ox, oy = (int(v) for v in layout.origins[j])
+        mosaic[oy:oy + h, ox:ox + w] = idx[j]
+    palette = np.vstack([viridis_lut(255), [[255, 255, 255]]]).astype(np.uint8)
+    im = Image.fromarray(mosaic)
+    im.putpalette(palette.ravel().tolist())
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", transparency=255)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def heatmap_grid(heatmaps: np.ndarray, predictions_hm: Mapping[str, np.ndarray] | None = None,
                  gt_hm: np.ndarray | None = None,
                  keypoint_names: Sequence[str] | None = None, *, cols: int = 6,
@@ -232,45 +299,64 @@ def heatmap_grid(heatmaps: np.ndarray, predictions_hm: Mapping[str, np.ndarray] 
     """A person's K heatmaps (K, H, W) as a grid, with each method's estimate and the GT.
 
     ``predictions_hm``: method -> (K, 2) heatmap px; ``gt_hm`` (K, 2) heatmap px (NaN =
-    unlabelled). Subplot ``j`` (row-major) shows joint ``j``; ``selected`` gets a red
-    title. Traces: one heatmap per joint, then per joint the GT and each method's marker
-    (``legendgroup`` = method; only joint 0's appear in the legend).
+    unlabelled). The maps share one colour scale (Viridis, 0 to the largest value) and
+    are sent as a single palette PNG on one image axis (:class:`GridLayout`: joint ``j``
+    in row ``j // cols``, column ``j % cols``, its name above it), which the browser
+    draws in a few ms, unlike K plotly heatmaps. Aspect ratio kept, y down.
+
+    Traces: ``go.Image`` ``"heatmaps"`` (the mosaic), then one marker trace for the GT
+    (``"gt"``) and for each method (``name`` = method) holding every joint's point at
+    ``(x, y) + layout.origins[j]`` with ``customdata`` = (joint index, x, y) in heatmap
+    px; points outside their map are left out. ``selected`` gets a bold title and a
+    frame (shape ``"selected"``). ``fig.layout.meta`` holds ``origins`` and ``vmax``.
     """
     hm = np.asarray(heatmaps, dtype=np.float32)
-    if hm.ndim != 3:
-        raise InputError(f"expected shape (K, H, W), got {hm.shape}", field="heatmaps")
+    if hm.ndim != 3 or 0 in hm.shape:
+        raise InputError(f"expected shape (K, H, W) with K, H, W > 0, got {hm.shape}",
+                         field="heatmaps")
     k, h, w = hm.shape
-    rows = math.ceil(k / cols)
+    lay = GridLayout.of(k, w, h, cols)
     names = list(keypoint_names) if keypoint_names is not None else [str(j) for j in range(k)]
-    titles = [f"<b>{n}</b>" if j == selected else n for j, n in enumerate(names)]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
-                        horizontal_spacing=0.01, vertical_spacing=0.06)
-    vmax = float(np.nanmax(hm)) if np.isfinite(hm).any() else 1.0
-    for j in range(k):
-        r, c = j // cols + 1, j % cols + 1
-        fig.add_trace(go.Heatmap(z=hm[j], colorscale="Viridis", zmin=0, zmax=vmax,
-                                 showscale=False, name=names[j],
-                                 hovertemplate="x=%{x}, y=%{y}: %{z:.3f}<extra></extra>"),
-                      row=r, col=c)
-        marks: list[tuple[str, np.ndarray, str]] = []
-        if gt_hm is not None:
-            marks.append(("gt", np.asarray(gt_hm)[j], METHOD_COLORS["gt"]))
-        for m, xy in (predictions_hm or {}).items():
-            marks.append((m, np.asarray(xy)[j], method_color(m)))
-        for m, p, color in marks:
-            if not np.all(np.isfinite(p)):
-                continue
-            fig.add_trace(go.Scatter(x=[p[0]], y=[p[1]], mode="markers", name=m,
-                                     legendgroup=m, showlegend=j == 0,
-                                     marker={"color": color, "size": 6,
-                                             "line": {"color": "white", "width": 1}}),
-                          row=r, col=c)
-        fig.update_xaxes(range=[-0.5, w - 0.5], showticklabels=False, row=r, col=c)
-        fig.update_yaxes(range=[h - 0.5, -0.5], showticklabels=False, row=r, col=c)
-    fig.update_annotations(font_size=10)
-    fig.update_layout(title=title, height=190 * rows + 60,
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.02, "yanchor": "top"})
+    finite = np.isfinite(hm)
+    vmax = float(hm[finite].max()) if finite.any() else 1.0
+    vmax = vmax if vmax > 0 else 1.0
+    fig = go.Figure(go.Image(source=_grid_png(hm, lay, vmax), name="heatmaps",
+                             hoverinfo="skip"))
+    marks: list[tuple[str, np.ndarray]] = []
+    if gt_hm is not None:
+        marks.append(("gt", np.asarray(gt_hm, dtype=np.float64)))
+    marks += [(m, np.asarray(xy, dtype=np.float64)) for m, xy in (predictions_hm or {}).items()]
+    for m, p in marks:
+        inside = (np.isfinite(p).all(-1) & (p[:, 0] >= -0.5) & (p[:, 0] <= w - 0.5)
+                  & (p[:, 1] >= -0.5) & (p[:, 1] <= h - 0.5))
+        j = np.flatnonzero(inside)
+        xy = p[j] + lay.origins[j]
+        fig.add_trace(go.Scatter(
+            x=xy[:, 0], y=xy[:, 1], mode="markers", name=m, legendgroup=m,
+            marker={"color": method_color(m), "size": 7, "symbol": _SYMBOLS.get(m, "circle"),
+                    "line": {"color": "white", "width": 1}},
+            customdata=np.column_stack([j, p[j]]),
+            text=[names[i] for i in j],
+            hovertemplate="%{text}: x=%{customdata[1]:.2f}, y=%{customdata[2]:.2f} "
+                          "(heatmap px)<extra>" + m + "</extra>"))
+    for j, n in enumerate(names):
+        ox, oy = lay.origins[j]
+        fig.add_annotation(x=ox + (w - 1) / 2, y=oy - 0.5, text=f"<b>{n}</b>" if j == selected
+                           else n, showarrow=False, yanchor="bottom", xref="x", yref="y",
+                           font={"size": 11, "color": "#000" if j == selected else "#444"})
+    if selected is not None and 0 <= selected < k:
+        ox, oy = lay.origins[selected]
+        fig.add_shape(type="rect", x0=ox - 1, x1=ox + w, y0=oy - 1, y1=oy + h, name="selected",
+                      line={"color": "black", "width": 2}, layer="above")
+    full_w, full_h = lay.size
+    fig.update_xaxes(range=[-1.5, full_w + 0.5], visible=False, constrain="domain")
+    fig.update_yaxes(range=[full_h + 0.5, -lay.title_band - 1.5], visible=False,
+                     scaleanchor="x", constrain="domain")
+    fig.update_layout(title=title, height=210 * lay.rows + 80, plot_bgcolor="white",
+                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+                      legend={"orientation": "h", "y": 0, "yanchor": "top"},
+                      meta={"origins": lay.origins.tolist(), "vmax": vmax},
+                      hovermode="closest")
     return fig
 
 
@@ -315,8 +401,8 @@ def joint_zoom(heatmap: np.ndarray, sigma: float, delta: float | Sequence[float]
                       fillcolor="rgba(214, 39, 40, 0.15)")
     fig.add_trace(go.Scatter(x=[win.argmax[0]], y=[win.argmax[1]], mode="markers",
                              name="argmax", marker={"symbol": "circle-open", "size": 16,
-                                                    "color": "white",
-                                                    "line": {"width": 3}}))
+                                                    "color": "black",
+                                                    "line": {"width": 2.5}}))
     if gt_hm is not None and np.all(np.isfinite(gt_hm)):
         fig.add_trace(go.Scatter(x=[float(gt_hm[0])], y=[float(gt_hm[1])], mode="markers",
                                  name="gt", marker={"symbol": "star", "size": 16,
@@ -332,11 +418,13 @@ def joint_zoom(heatmap: np.ndarray, sigma: float, delta: float | Sequence[float]
     fig.update_xaxes(range=[x_lo - 0.5, x_hi + 0.5], title="x (heatmap px)",
                      constrain="domain")
     fig.update_yaxes(range=[y_hi + 0.5, y_lo - 0.5], title="y (heatmap px)",
-                     scaleanchor="x")
+                     scaleanchor="x", constrain="domain")
     dx, dy = win.delta
     dtxt = f"{dx:g}" if dx == dy else f"({dx:g}, {dy:g})"
     fig.update_layout(title=title or f"DAEC window: {pattern} cut, Δ = {dtxt}, "
                                      f"half-width {win.half_width}",
-                      height=460, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.15, "yanchor": "top"})
+                      height=500, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      # below the x-axis title, whatever the width (2-3 legend rows)
+                      legend={"orientation": "h", "yref": "container", "y": 0,
+                              "yanchor": "bottom"})
     return fig

@@ -54,7 +54,7 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
     patterns, smooth : which DAEC curves to draw.
     choice : a :class:`daec_viz.sweep.DeltaChoice`: its train curve is drawn dotted
         (trace ``"train <pattern>"``), Δ_opt marked on it (trace ``"Δ_opt"``) and labelled
-        with the test value.
+        with the test value (annotation ``"Δ_opt"`` on a white box, above the curves).
     current_delta : a vertical line at the app-wide Δ.
 
     Traces are named ``"<pattern>"`` or ``"<pattern> +smooth"`` (x = Δ, y = ``stat``); each
@@ -104,21 +104,27 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
                                  mode="lines", name=lab,
                                  line={"color": PATTERN_COLORS.get(choice.pattern),
                                        "dash": "dot", "width": 1.5}, opacity=0.7))
+        label = (f"Δ_opt = {choice.delta:g} · {choice.test_split} {stat} "
+                 f"{choice.test_value:.4f}")
         fig.add_trace(go.Scatter(
-            x=[choice.delta], y=[choice.train_value], mode="markers+text", name="Δ_opt",
-            marker={"symbol": "star", "size": 16, "color": "black"},
-            text=[f"Δ_opt = {choice.delta:g} · {choice.test_split} {stat} "
-                  f"{choice.test_value:.4f}"],
-            textposition="top center"))
+            x=[choice.delta], y=[choice.train_value], mode="markers", name="Δ_opt",
+            marker={"symbol": "star", "size": 16, "color": "black"}, text=[label],
+            hovertemplate="%{text}<extra></extra>"))
+        # the label on a white box above the star, readable over the curves
+        fig.add_annotation(x=choice.delta, y=choice.train_value, text=label, name="Δ_opt",
+                           showarrow=True, arrowhead=0, ax=0, ay=-40,
+                           bgcolor="rgba(255, 255, 255, 0.9)", bordercolor="#444",
+                           borderwidth=1, font={"size": 12})
     if current_delta is not None:
         fig.add_vline(x=float(current_delta), line={"color": "#444", "width": 1,
                                                     "dash": "dashdot"},
                       name="current Δ", annotation_text=f"Δ = {current_delta:g}",
-                      annotation_position="bottom right")
+                      annotation_position="bottom right",
+                      annotation={"bgcolor": "rgba(255, 255, 255, 0.9)"})
     # focus on the interesting band (the curves fall off at large |Δ|); double-click the
     # plot to see everything
     tops = [float(np.nanmax(t.y)) for t in fig.data if t.y is not None and len(t.y)
-            and t.y[0] is not None]
+            and t.y[0] is not None and np.isfinite(np.asarray(t.y, float)).any()]
     if tops:
         hi = max(tops + base_vals)
         lo = min([*base_vals, *tops])
@@ -133,10 +139,12 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
 
 
 def delta_snippets(delta: float, pattern: str = "BR", sigma: float = 2.0,
-                   smooth: bool = False, extra: dict[str, Any] | None = None
-                   ) -> dict[str, str]:
+                   smooth: bool = False, extra: dict[str, Any] | None = None, *,
+                   input_size: Sequence[int] = (192, 256),
+                   heatmap_size: Sequence[int] = (48, 64)) -> dict[str, str]:
     """The chosen Δ as ``json``, an HRNet-style ``hrnet`` YAML block (``TEST.DAEC.DELTA``)
-    and an ``mmpose``-style decode setting (a Python dict for the codec's test config).
+    and an ``mmpose``-style decode setting (a Python dict for the codec's test config;
+    ``input_size`` and ``heatmap_size`` are the model's (width, height) in px).
 
     >>> print(delta_snippets(4, "BR")["hrnet"])
     TEST:
@@ -156,7 +164,8 @@ def delta_snippets(delta: float, pattern: str = "BR", sigma: float = 2.0,
              f"    SIGMA: {float(sigma):g}\n    BLUR_KERNEL: {blur}")
     mmpose = ("# mmpose-style codec setting (test_cfg); decode with daec_viz.decode\n"
               "codec = dict(\n"
-              "    type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64),\n"
+              f"    type='MSRAHeatmap', input_size={tuple(int(v) for v in input_size)}, "
+              f"heatmap_size={tuple(int(v) for v in heatmap_size)},\n"
               f"    sigma={float(sigma):g},\n"
               f"    decode=dict(type='DAEC', delta={d:g}, pattern='{pattern}', "
               f"blur_kernel_size={blur if smooth else 'None'}))")

@@ -100,7 +100,8 @@ def _render() -> None:
     snips = delta_snippets(d, ctl.pattern, ctl.sigma, ctl.smooth,
                            extra={"learned_on": train, "stat": stat,
                                   "test_value": choice.test_value if which != "current"
-                                  else cur_val, "dataset": str(path)})
+                                  else cur_val, "dataset": str(path)},
+                           input_size=ds.meta.input_size, heatmap_size=ds.meta.heatmap_size)
     st.download_button("Download JSON", snips["json"], file_name="daec_delta.json",
                        mime="application/json", key="sw_dl")
     t1, t2, t3 = st.tabs(["JSON", "HRNet config (TEST.DAEC.DELTA)", "mmpose decode"])

@@ -71,11 +71,9 @@ def _render() -> None:
 
     cols = st.columns(4)
     for c, m in zip(cols, methods, strict=False):
-        b = biases[m].overall_mean
-        mag = np.hypot(*np.moveaxis(np.where(np.isfinite(b), b, np.nan), -1, 0))
-        label = "DAEC mean bias (hm px)" if m == "daec" else \
-            f"{state.METHOD_LABELS[m]} mean bias (hm px)"
-        c.metric(label, f"{b[0]:+.2f}, {b[1]:+.2f}",
+        b = biases[m].overall_mean  # (x, y) heatmap px
+        mag = float(np.hypot(b[0], b[1]))
+        c.metric(f"{state.METHOD_LABELS[m]} mean bias (hm px)", f"{b[0]:+.2f}, {b[1]:+.2f}",
                  help=f"mean (x, y) = ({b[0]:+.4f}, {b[1]:+.4f}) heatmap px, |bias| = "
                       f"{mag:.4f}; {quads[m].n_quadrant} errors in a quadrant")
     if focus_n == 0:

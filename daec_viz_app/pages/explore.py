@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from daec_viz.decoding import METHODS, decode
+from daec_viz.decoding import METHODS
 from daec_viz.error_taxonomy import instance_oks
 from daec_viz.plots.overlays import heatmap_grid, image_overlay, joint_zoom
 from daec_viz_app import state
@@ -17,20 +17,37 @@ VIS_LABELS = {2: "visible (v=2)", 1: "occluded (v=1)"}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _image(path: str) -> np.ndarray:
+def _image(path: str, mtime_ns: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file (cached by path + modification time)."""
     from PIL import Image
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
 
 
-def _instance_table(path: str, key: tuple, ctl: state.Controls) -> dict[str, np.ndarray]:
+def _instance_table(path: str, key: tuple, d: state.Decoded) -> dict[str, np.ndarray]:
+    """Per instance, for DAEC's predictions ``d``: ``oks`` (N,), ``err`` (N, K) heatmap px
+    (NaN unlabelled), ``vis`` (N, K) int and ``has_gt`` (N,) (False for detector boxes
+    without an annotation of their own)."""
     ds = state.load(path, key)
     gt = state.gt_table(path, key)
-    d = state.decoded(path, key, "daec", ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth)
     oks = instance_oks(d.coords_img, np.nan_to_num(gt["gt"], nan=0.0),
                        np.nan_to_num(gt["area"], nan=1.0), ds.oks_sigmas)
-    err = np.linalg.norm(d.coords_hm - gt["gt_hm"], axis=-1)  # (N, K), NaN unlabelled
-    return {"oks": oks, "err": err, "vis": np.nan_to_num(gt["gt"][..., 2]).astype(int)}
+    err = np.linalg.norm(d.coords_hm - gt["gt_hm"], axis=-1)
+    return {"oks": oks, "err": err, "vis": np.nan_to_num(gt["gt"][..., 2]).astype(int),
+            "has_gt": np.isfinite(gt["gt"][..., 2]).any(axis=1)}
+
+
+def _person_maps(path: str, key: tuple, rows: np.ndarray, smooth: bool) -> np.ndarray:
+    """(n, K, H, W) float32 maps of ``rows`` as the decoders saw them (blurred when
+    ``smooth``), from the in-memory cache when there is one."""
+    full = state.blurred(path, key) if smooth else state.heatmaps(path, key)
+    if full is not None:
+        return np.asarray(full[rows], dtype=np.float32)
+    maps = state.load(path, key).heatmaps.read_rows(rows).astype(np.float32)
+    if smooth:
+        from daec_viz.decoding import gaussian_blur
+        maps = gaussian_blur(maps, state.BLUR_KERNEL)
+    return maps
 
 
 def render() -> None:
@@ -46,7 +63,9 @@ def _render() -> None:
     ap_metrics(path, key, ds, ctl)
 
     names = list(ds.keypoint_names)
-    table = _instance_table(path, key, ctl)
+    # every decoder on every instance, cached (the AP readout above needed them too)
+    decoded = state.decoded_all(path, key, ctl)
+    table = _instance_table(path, key, decoded["daec"])
     with st.expander("Filter images", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         oks_rng = c1.slider("DAEC instance OKS", 0.0, 1.0, (0.0, 1.0), step=0.05,
@@ -67,39 +86,33 @@ def _render() -> None:
         e = np.where(vis_ok[:, j], np.nan_to_num(err[:, j], nan=-1.0), -1.0)
         keep = vis_ok[:, j]
     keep &= (e >= min_err) & (table["oks"] >= oks_rng[0]) & (table["oks"] <= oks_rng[1])
+    # people without a GT of their own (detector boxes) pass unfiltered filters only
+    if min_err <= 0 and tuple(oks_rng) == (0.0, 1.0):
+        keep |= ~table["has_gt"]
     rows_kept = np.flatnonzero(keep)
     image_ids = ds.instances["image_id"].to_numpy()
     if rows_kept.size == 0:
         st.warning("No person matches these filters. Widen the OKS range, lower the error "
                    "threshold or select more visibility levels.")
         return
-    worst: dict[int, float] = {}
-    for r in rows_kept.tolist():
-        i = int(image_ids[r])
-        worst[i] = max(worst.get(i, -1.0), float(e[r]))
+    worst = pd.Series(e[rows_kept]).groupby(image_ids[rows_kept]).max()  # image -> px
     order = st.radio("Order", ("largest error first", "image id"), horizontal=True,
                      key="ex_order")
-    imgs = sorted(worst, key=(lambda i: -worst[i]) if order.startswith("largest") else None)
+    imgs = [int(i) for i in (worst.sort_values(ascending=False, kind="stable").index
+                             if order.startswith("largest") else worst.index)]
     st.caption(f"{rows_kept.size} people in {len(imgs)} images match.")
     img_id = st.selectbox("Image", imgs, key="ex_image",
                           format_func=lambda i: f"image {i} (worst error "
-                                                f"{worst[i]:.2f} px)")
+                          + (f"{worst[i]:.2f} px)" if worst[i] >= 0 else "n/a: no GT)"))
     if img_id is None:
         return
     rows = np.flatnonzero(image_ids == img_id)
 
-    # decode only this image's people, with every decoder
-    hm = ds.heatmaps.read_rows(rows).astype(np.float32)
-    maps = hm
-    if ctl.smooth:
-        from daec_viz.decoding import gaussian_blur
-        maps = gaussian_blur(hm, state.BLUR_KERNEL)
-    pred_hm: dict[str, np.ndarray] = {}
-    for m in METHODS:
-        opts = ctl.daec_options() if m == "daec" else {}
-        src = hm if m == "dark" else maps
-        pred_hm[m] = decode(src, m, **opts).coords
-    pred_img = {m: ds.to_image(c, rows) for m, c in pred_hm.items()}
+    # this image's people: the cached predictions, and their maps as decoded (blurred
+    # when smoothing is on; DARK blurs on its own)
+    maps = _person_maps(path, key, rows, ctl.smooth)
+    pred_hm = {m: decoded[m].coords_hm[rows] for m in METHODS}
+    pred_img = {m: decoded[m].coords_img[rows] for m in METHODS}
     gt_all = state.gt_table(path, key)
     gt = gt_all["gt"][rows]
 
@@ -110,7 +123,7 @@ def _render() -> None:
                          format_func=lambda m: "GT" if m == "gt" else state.METHOD_LABELS[m])
         ipath = ds.image_path(int(img_id))
         info = ds.coco.imgs.get(int(img_id), {})
-        image = _image(str(ipath)) if ipath is not None else None
+        image = _image(str(ipath), ipath.stat().st_mtime_ns) if ipath is not None else None
         size = (info.get("width", 640), info.get("height", 480))
         fig = image_overlay(image, gt, pred_img, ds.skeleton, keypoint_names=names,
                             visible=shown, image_size=size,
@@ -121,7 +134,8 @@ def _render() -> None:
     with right:
         person = st.selectbox("Person", list(range(len(rows))), key="ex_person",
                               format_func=lambda p: f"person {p} (OKS "
-                                                    f"{table['oks'][rows[p]]:.3f})")
+                              f"{table['oks'][rows[p]]:.3f})" if table["has_gt"][rows[p]]
+                              else f"person {p} (no GT)")
         person = 0 if person is None or person >= len(rows) else person
         perr = table["err"][rows[person]]
         first = names.index(joint) if joint != "any" else \
@@ -129,8 +143,7 @@ def _render() -> None:
         jsel = st.selectbox("Joint to enlarge", names, key="ex_zoom_joint", index=first)
         j = names.index(jsel)
         gt_hm = gt_all["gt_hm"][rows[person]]
-        zoom = joint_zoom(hm[person, j] if not ctl.smooth else maps[person, j],
-                          ctl.sigma, ctl.delta, ctl.pattern,
+        zoom = joint_zoom(maps[person, j], ctl.sigma, ctl.delta, ctl.pattern,
                           {m: pred_hm[m][person, j] for m in METHODS}, gt_hm[j])
         st.plotly_chart(zoom, key="ex_zoom", config={"displaylogo": False})
         est = {state.METHOD_LABELS[m]: {
