@@ -92,6 +92,33 @@ def _bounds(c, e, whole, frac, cut_high, size):
     return lo, hi, partial
 
 
+@nb.njit(cache=True, nogil=True)
+def _window_sums(img, x0, x1, px, wx, y0, y1, py, wy):
+    # Weighted sums of max(v, 1e-10), v*x, v*y over [x0, x1] x [y0, y1]; column px and
+    # row py (if >= 0) weighted by wx and wy.
+    s = 0.0
+    sx = 0.0
+    sy = 0.0
+    for y in range(y0, y1 + 1):
+        row_s = 0.0
+        row_sx = 0.0
+        for x in range(x0, x1 + 1):
+            v = np.float64(img[y, x])
+            if v < 1e-10:
+                v = 1e-10
+            if x == px:
+                v *= wx
+            row_s += v
+            row_sx += v * x
+        if y == py:
+            row_s *= wy
+            row_sx *= wy
+        s += row_s
+        sx += row_sx
+        sy += row_s * y
+    return s, sx, sy
+
+
 @nb.njit(parallel=True, cache=True)
 def daec_kernel(hm, e, whole_x, frac_x, whole_y, frac_y, cut_high_x, cut_high_y,
                 coords, scores, valid):
@@ -107,27 +134,7 @@ def daec_kernel(hm, e, whole_x, frac_x, whole_y, frac_y, cut_high_x, cut_high_y,
         if ok:
             x0, x1, px = _bounds(cx, e, whole_x, frac_x, cut_high_x, w)
             y0, y1, py = _bounds(cy, e, whole_y, frac_y, cut_high_y, h)
-            s = 0.0
-            sx = 0.0
-            sy = 0.0
-            for y in range(y0, y1 + 1):
-                row_s = 0.0
-                row_sx = 0.0
-                for x in range(x0, x1 + 1):
-                    v = np.float64(img[y, x])
-                    if v < 1e-10:
-                        v = 1e-10
-                    if x == px:
-                        v *= 1.0 - frac_x
-                    row_s += v
-                    row_sx += v * x
-                if y == py:
-                    wy = 1.0 - frac_y
-                    row_s *= wy
-                    row_sx *= wy
-                s += row_s
-                sx += row_sx
-                sy += row_s * y
+            s, sx, sy = _window_sums(img, x0, x1, px, 1.0 - frac_x, y0, y1, py, 1.0 - frac_y)
             if s > 0.0:
                 fx = sx / s
                 fy = sy / s
@@ -254,33 +261,6 @@ def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, c
             else:
                 coords[c, i, 0] = cx
                 coords[c, i, 1] = cy
-
-
-@nb.njit(cache=True, nogil=True)
-def _window_sums(img, x0, x1, px, wx, y0, y1, py, wy):
-    # Weighted sums of max(v, 1e-10), v*x, v*y over [x0, x1] x [y0, y1]; column px and
-    # row py (if >= 0) weighted by wx and wy.
-    s = 0.0
-    sx = 0.0
-    sy = 0.0
-    for y in range(y0, y1 + 1):
-        row_s = 0.0
-        row_sx = 0.0
-        for x in range(x0, x1 + 1):
-            v = np.float64(img[y, x])
-            if v < 1e-10:
-                v = 1e-10
-            if x == px:
-                v *= wx
-            row_s += v
-            row_sx += v * x
-        if y == py:
-            row_s *= wy
-            row_sx *= wy
-        s += row_s
-        sx += row_sx
-        sy += row_s * y
-    return s, sx, sy
 
 
 def run_daec_grid(hm: np.ndarray, sigma: float, deltas: list[tuple[float, float]],
