@@ -106,6 +106,8 @@ def quadrant_histogram(stats: Mapping[str, QuadrantStats], mode: str = "both",
             bar = go.Bar(x=list(QUADRANTS), y=y, name=m if panel == "count" or len(panels) == 1
                          else f"{m} share", legendgroup=m, showlegend=col == 1,
                          marker_color=method_color(m), text=text, textposition="outside",
+                         # vertical labels: four grouped bars side by side do not overlap
+                         textangle=-90, textfont_size=10, cliponaxis=False,
                          hovertemplate=f"{m}<br>%{{x}}: %{{text}}<br>on an axis (none): "
                                        f"{q.counts['none']}<extra></extra>")
             if len(panels) > 1:
@@ -119,6 +121,16 @@ def quadrant_histogram(stats: Mapping[str, QuadrantStats], mode: str = "both",
             fig.update_yaxes(tickformat=".0%", row=1, col=2)
         else:
             fig.update_yaxes(tickformat=".0%")
+    # headroom above the tallest bar for its vertical label
+    for col, panel in enumerate(panels, start=1):
+        top = max((stats[m].counts[k] if panel == "count" else stats[m].shares[k])
+                  for m in methods for k in QUADRANTS) if methods else 1.0
+        rng = [0, 1.18 * top if top > 0 else 1.0]
+        if len(panels) > 1:
+            fig.update_yaxes(range=rng, row=1, col=col)
+        else:
+            fig.update_yaxes(range=rng)
+    fig.update_layout(uniformtext_minsize=9, uniformtext_mode="show")
     return fig
 
 
