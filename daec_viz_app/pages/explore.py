@@ -26,13 +26,19 @@ def _image(path: str, mtime_ns: int) -> np.ndarray:
 
 def _instance_table(path: str, key: tuple, d: state.Decoded) -> dict[str, np.ndarray]:
     """Per instance, for DAEC's predictions ``d``: ``oks`` (N,), ``err`` (N, K) heatmap px
-    (NaN unlabelled), ``vis`` (N, K) int and ``has_gt`` (N,) (False for detector boxes
-    without an annotation of their own)."""
+    (NaN where unlabelled or outside the heatmap), ``vis`` (N, K) int and ``has_gt`` (N,)
+    (False for detector boxes without an annotation of their own)."""
     ds = state.load(path, key)
     gt = state.gt_table(path, key)
     oks = instance_oks(d.coords_img, np.nan_to_num(gt["gt"], nan=0.0),
                        np.nan_to_num(gt["area"], nan=1.0), ds.oks_sigmas)
     err = np.linalg.norm(d.coords_hm - gt["gt_hm"], axis=-1)
+    # joints whose GT lies outside the heatmap cannot be placed by any decoder: leave them
+    # out of the error filters and the "largest error" order (as the Error direction page)
+    w, h = ds.meta.heatmap_size
+    gx, gy = gt["gt_hm"][..., 0], gt["gt_hm"][..., 1]
+    outside = (gx < -0.5) | (gx > w - 0.5) | (gy < -0.5) | (gy > h - 0.5)
+    err = np.where(outside, np.nan, err)
     return {"oks": oks, "err": err, "vis": np.nan_to_num(gt["gt"][..., 2]).astype(int),
             "has_gt": np.isfinite(gt["gt"][..., 2]).any(axis=1)}
 
