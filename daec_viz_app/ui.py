@@ -1,4 +1,5 @@
-"""Small UI helpers shared by the pages: error boxes, the simulated-data badge, timing."""
+"""Small UI helpers shared by the pages: page frame and header, error boxes, the
+simulated-data badge, timing, the AP readout."""
 
 from __future__ import annotations
 
@@ -63,6 +64,26 @@ class Timer:
 
     def __exit__(self, *exc: Any) -> None:
         st.session_state["last_render_s"] = time.perf_counter() - self.t0
+
+
+def run_page(body: Callable[[], None]) -> None:
+    """Run a page's body, timed (:class:`Timer`) and :func:`guarded`."""
+    def timed() -> None:
+        with Timer():
+            body()
+
+    guarded(timed)
+
+
+def page_header(title: str) -> tuple[Any, str, tuple, state.Controls]:
+    """Title, the current dataset with its simulated badge, and the app-wide controls.
+
+    Returns ``(dataset, path, cache key, controls)``.
+    """
+    st.title(title)
+    ds, path, key = state.current()
+    simulated_badge(ds)
+    return ds, path, key, state.controls()
 
 
 def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:

@@ -12,7 +12,7 @@ from daec_viz.decoding import PATTERNS
 from daec_viz.plots.sweep import delta_snippets, sweep_figure
 from daec_viz.sweep import choose_delta
 from daec_viz_app import state
-from daec_viz_app.ui import Timer, guarded, simulated_badge
+from daec_viz_app.ui import page_header, run_page
 
 
 def _sweep(path: str, key: tuple, sigma: float):
@@ -26,16 +26,8 @@ def _sweep(path: str, key: tuple, sigma: float):
     return df
 
 
-def render() -> None:
-    with Timer():
-        _render()
-
-
 def _render() -> None:
-    st.title("AP vs Δ")
-    ds, path, key = state.current()
-    simulated_badge(ds)
-    ctl = state.controls()
+    ds, path, key, ctl = page_header("AP vs Δ")
     df = _sweep(path, key, ctl.sigma)
     splits = sorted(set(df["split"]))
     has_tt = {"train", "test"} <= set(splits)
@@ -113,4 +105,4 @@ def _render() -> None:
         st.caption(f"Cached on disk in {state.cache_dir_note()}")
 
 
-guarded(render)
+run_page(_render)

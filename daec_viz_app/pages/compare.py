@@ -17,7 +17,7 @@ from daec_viz.plots.compare import (
     table_figure,
 )
 from daec_viz_app import state
-from daec_viz_app.ui import Timer, ap_metrics, guarded, simulated_badge
+from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 BENCH_N = 500
 
@@ -50,16 +50,8 @@ def _head_sizes(ds: Any) -> np.ndarray | None:
     return np.asarray(out)
 
 
-def render() -> None:
-    with Timer():
-        _render()
-
-
 def _render() -> None:
-    st.title("Compare")
-    ds, path, key = state.current()
-    simulated_badge(ds)
-    ctl = state.controls()
+    ds, path, key, ctl = page_header("Compare")
     ap_metrics(path, key, ds, ctl)
     split = state.eval_split(ds)
     stats = state.stats_all(path, key, ctl, split)
@@ -106,4 +98,4 @@ def _render() -> None:
         st.markdown(format_table(res))
 
 
-guarded(render)
+run_page(_render)

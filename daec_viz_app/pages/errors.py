@@ -15,23 +15,15 @@ from daec_viz.plots.errors import (
     quadrant_histogram,
 )
 from daec_viz_app import state
-from daec_viz_app.ui import Timer, ap_metrics, guarded, simulated_badge
+from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 SIZES = {"small (< 32²)": (0.0, 32.0 ** 2), "medium (32²–96²)": (32.0 ** 2, 96.0 ** 2),
          "large (> 96²)": (96.0 ** 2, np.inf)}
 VIS = {2: "visible (v=2)", 1: "occluded (v=1)"}
 
 
-def render() -> None:
-    with Timer():
-        _render()
-
-
 def _render() -> None:
-    st.title("Error direction")
-    ds, path, key = state.current()
-    simulated_badge(ds)
-    ctl = state.controls()
+    ds, path, key, ctl = page_header("Error direction")
     ap_metrics(path, key, ds, ctl)
     methods = state.errors(path, key, ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth)
     names = list(ds.keypoint_names)
@@ -97,4 +89,4 @@ def _render() -> None:
                "left out (no decoder can place a point there).")
 
 
-guarded(render)
+run_page(_render)

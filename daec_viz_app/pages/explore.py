@@ -11,7 +11,7 @@ from daec_viz.decoding import METHODS
 from daec_viz.error_taxonomy import instance_oks
 from daec_viz.plots.overlays import heatmap_grid, image_overlay, joint_zoom
 from daec_viz_app import state
-from daec_viz_app.ui import Timer, ap_metrics, guarded, simulated_badge
+from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 VIS_LABELS = {2: "visible (v=2)", 1: "occluded (v=1)"}
 
@@ -56,16 +56,8 @@ def _person_maps(path: str, key: tuple, rows: np.ndarray, smooth: bool) -> np.nd
     return maps
 
 
-def render() -> None:
-    with Timer():
-        _render()
-
-
 def _render() -> None:
-    st.title("Explore")
-    ds, path, key = state.current()
-    simulated_badge(ds)
-    ctl = state.controls()
+    ds, path, key, ctl = page_header("Explore")
     ap_metrics(path, key, ds, ctl)
 
     names = list(ds.keypoint_names)
@@ -163,4 +155,4 @@ def _render() -> None:
     st.plotly_chart(grid, key="ex_grid", config={"displaylogo": False})
 
 
-guarded(render)
+run_page(_render)

@@ -20,7 +20,7 @@ from daec_viz.teaching import (
     simulated_delta_curve,
 )
 from daec_viz_app import state
-from daec_viz_app.ui import Timer, guarded
+from daec_viz_app.ui import run_page
 
 N_SIM = 200
 
@@ -32,11 +32,6 @@ def _delta_curve(bias_x: float, bias_y: float, blur: float, fit_noise: float,
                                   noise_std=noise_std)
     c = simulated_delta_curve(knobs, n=N_SIM, pattern=pattern, sigma=sigma)
     return {"curve": c}
-
-
-def render() -> None:
-    with Timer():
-        _render()
 
 
 def _render() -> None:
@@ -112,4 +107,4 @@ def _render() -> None:
     st.caption("Simulated: the simulated network of daec_viz.simulate, not a trained model.")
 
 
-guarded(render)
+run_page(_render)
