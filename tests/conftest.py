@@ -9,4 +9,3 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-SHARED_DATA = TESTS.parents[1] / "shared" / "data"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
+from shared_data import SHARED_DATA
 
 from daec_viz.coco_eval import (
     COCO_SIGMAS,
@@ -22,7 +22,7 @@ from daec_viz.coco_eval import (
 )
 from daec_viz.exceptions import InputError
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 COCO_MINI = DATA / "coco-mini" / "person_keypoints.json"
 needs_coco_mini = pytest.mark.skipif(not COCO_MINI.is_file(), reason="coco-mini absent")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from pycocotools.coco import COCO
+from shared_data import COCO_MINI
 
 from daec_viz.coco_format import (
     COCO_FLIP_PAIRS,
@@ -19,8 +19,6 @@ from daec_viz.coco_format import (
 )
 from daec_viz.datasets import load_annotations
 from daec_viz.exceptions import InputError
-
-COCO_MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco-mini"
 
 
 def test_constants_match_pycocotools_and_coco():

@@ -12,6 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from shared_data import COCO_MINI
 
 from daec_viz.cache import HeatmapWriter, _H5Source
 from daec_viz.coco_format import (
@@ -25,8 +26,6 @@ from daec_viz.datasets import INSTANCE_COLUMNS, Dataset, load_dataset, scan_nonf
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import box_to_center_scale, to_heatmap, to_image
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-COCO_MINI = SHARED_DATA / "coco-mini"
 H, W = 16, 12
 
 

@@ -6,10 +6,10 @@ import argparse
 import contextlib
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import COCO_MINI, SHARED_DATA
 
 from daec_viz.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
 from daec_viz.decoding import decode
@@ -36,8 +36,7 @@ from daec_viz.error_analysis import (
 )
 from daec_viz.error_taxonomy import GroundTruthTable
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-COCO_MINI = DATA / "coco-mini"
+DATA = SHARED_DATA
 SIG = np.asarray(COCO_OKS_SIGMAS)
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import COCO_MINI as COCO_MINI_DIR
+from shared_data import MPII_VALID as MPII
 
 import daec_viz.cli as cli
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-COCO_MINI = DATA / "coco-mini" / "person_keypoints.json"
-MPII = DATA / "mpii-valid"
+COCO_MINI = COCO_MINI_DIR / "person_keypoints.json"
 
 
 @pytest.fixture(autouse=True)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
 import scipy.io
+from shared_data import MPII_VALID as MPII
 
 from daec_viz.exceptions import InputError
 from daec_viz.pckh import load_mpii_annotations, load_mpii_predictions, pckh
 
-MPII = Path(__file__).resolve().parents[2] / "shared" / "data" / "mpii-valid"
 ANNOT = MPII / "valid.h5"
 PREDS = MPII / "preds_hg_s2_b1.mat"
 

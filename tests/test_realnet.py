@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import COCO_MINI as DATA
 
 from daec_viz.coco_format import COCO_KEYPOINT_NAMES
 from daec_viz.exceptions import InputError, ModelNotInstalledError
 from daec_viz.geometry import apply_affine, heatmap_to_image_affine
 from daec_viz.realnet import blazepose as bp
 from daec_viz.realnet import infer
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco-mini"
 
 
 def _model_available() -> bool:
