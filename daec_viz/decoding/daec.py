@@ -154,12 +154,24 @@ def run_daec(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.n
 
 
 @nb.njit(cache=True, nogil=True)
-def _rect(p, x0, x1, y0, y1):
-    # Sum over [y0, y1] x [x0, x1] (inclusive, prefix-table indices) of a 2-D prefix table
-    # p with a zero first row and column; empty ranges give 0.
+def _add_rect(p, x0, x1, y0, y1, weight, acc):
+    # acc += weight * (sum over [y0, y1] x [x0, x1]) of each of the prefix tables p (T, Y, X)
+    # (inclusive prefix-table indices; zero first row and column); empty ranges add 0.
     if x1 < x0 or y1 < y0:
-        return 0.0
-    return p[y1 + 1, x1 + 1] - p[y0, x1 + 1] - p[y1 + 1, x0] + p[y0, x0]
+        return
+    for t in range(p.shape[0]):
+        acc[t] += weight * (p[t, y1 + 1, x1 + 1] - p[t, y0, x1 + 1] - p[t, y1 + 1, x0]
+                            + p[t, y0, x0])
+
+
+@nb.njit(cache=True, nogil=True)
+def _full_range(lo, hi, partial):
+    # The full-weight part of [lo, hi]: the partial index (if any, >= 0) sits at one end.
+    if partial < 0:
+        return lo, hi
+    if partial == hi:
+        return lo, hi - 1
+    return lo + 1, hi
 
 
 @nb.njit(parallel=True, cache=True)
@@ -194,9 +206,7 @@ def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, c
         gy1 = min(h - 1, cy + e + ext)
         nx = gx1 - gx0 + 1
         ny = gy1 - gy0 + 1
-        p0 = np.zeros((ny + 1, nx + 1))
-        px = np.zeros((ny + 1, nx + 1))
-        py = np.zeros((ny + 1, nx + 1))
+        pre = np.zeros((3, ny + 1, nx + 1))  # prefix tables of v, v*x, v*y
         for a in range(ny):
             r0 = 0.0
             rx = 0.0
@@ -210,48 +220,30 @@ def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, c
                 r0 += v
                 rx += v * x
                 ry += v * y
-                p0[a + 1, b + 1] = p0[a, b + 1] + r0
-                px[a + 1, b + 1] = px[a, b + 1] + rx
-                py[a + 1, b + 1] = py[a, b + 1] + ry
+                pre[0, a + 1, b + 1] = pre[0, a, b + 1] + r0
+                pre[1, a + 1, b + 1] = pre[1, a, b + 1] + rx
+                pre[2, a + 1, b + 1] = pre[2, a, b + 1] + ry
+        acc = np.empty(3)
         for c in range(n_cfg):
             x0, x1, pxc = _bounds(cx, e, whole_x[c], frac_x[c], cut_high_x[c], w)
             y0, y1, pyc = _bounds(cy, e, whole_y[c], frac_y[c], cut_high_y[c], h)
-            # full-weight ranges exclude the partial column/row (always at an end)
-            fx0, fx1 = x0, x1
-            if pxc >= 0:
-                if pxc == x1:
-                    fx1 = x1 - 1
-                else:
-                    fx0 = x0 + 1
-            fy0, fy1 = y0, y1
-            if pyc >= 0:
-                if pyc == y1:
-                    fy1 = y1 - 1
-                else:
-                    fy0 = y0 + 1
+            fx0, fx1 = _full_range(x0, x1, pxc)
+            fy0, fy1 = _full_range(y0, y1, pyc)
             wx = 1.0 - frac_x[c]
             wy = 1.0 - frac_y[c]
-            # shift to prefix-table indices
+            # full block, then the partial column, row and corner (prefix-table indices)
             ax0, ax1, ay0, ay1 = fx0 - gx0, fx1 - gx0, fy0 - gy0, fy1 - gy0
-            s = _rect(p0, ax0, ax1, ay0, ay1)
-            sx = _rect(px, ax0, ax1, ay0, ay1)
-            sy = _rect(py, ax0, ax1, ay0, ay1)
+            bx, by = pxc - gx0, pyc - gy0
+            acc[:] = 0.0
+            _add_rect(pre, ax0, ax1, ay0, ay1, 1.0, acc)
             if pxc >= 0:
-                bx = pxc - gx0
-                s += wx * _rect(p0, bx, bx, ay0, ay1)
-                sx += wx * _rect(px, bx, bx, ay0, ay1)
-                sy += wx * _rect(py, bx, bx, ay0, ay1)
+                _add_rect(pre, bx, bx, ay0, ay1, wx, acc)
             if pyc >= 0:
-                by = pyc - gy0
-                s += wy * _rect(p0, ax0, ax1, by, by)
-                sx += wy * _rect(px, ax0, ax1, by, by)
-                sy += wy * _rect(py, ax0, ax1, by, by)
+                _add_rect(pre, ax0, ax1, by, by, wy, acc)
                 if pxc >= 0:
-                    bx = pxc - gx0
-                    s += wx * wy * _rect(p0, bx, bx, by, by)
-                    sx += wx * wy * _rect(px, bx, bx, by, by)
-                    sy += wx * wy * _rect(py, bx, bx, by, by)
-            if s < 1e-4 * p0[ny, nx]:
+                    _add_rect(pre, bx, bx, by, by, wx * wy, acc)
+            s, sx, sy = acc[0], acc[1], acc[2]
+            if s < 1e-4 * pre[0, ny, nx]:
                 # a window far from the mass: differences of large prefix sums would lose
                 # digits, so sum it directly (rare)
                 s, sx, sy = _window_sums(img, x0, x1, pxc, wx, y0, y1, pyc, wy)
