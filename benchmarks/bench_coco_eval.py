@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from daec_viz.coco_eval import (
+from daec_viz.evaluation.coco_eval import (
     clear_gt_cache,
     coco_keypoint_stats,
     load_gt,

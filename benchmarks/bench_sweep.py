@@ -7,7 +7,7 @@ boxes: ``--images`` images, ``--persons`` people, 17×64×48 float16 heatmaps (G
 peaks at the GT with a bottom-right bias, jitter and noise), split train/test by image.
 Then times:
 
-* the full default sweep of :func:`daec_viz.sweep.run_sweep` (DAEC over Δ = −2…σ+6 in
+* the full default sweep of :func:`daec_viz.evaluation.sweep.run_sweep` (DAEC over Δ = −2…σ+6 in
   steps of 0.5 × 4 patterns × smoothing off/on, plus standard/shifting/DARK with and
   without smoothing; every configuration scored on both splits with hotcoco), cache off;
 * the naive loop: for each configuration, the published per-map decoders
@@ -28,14 +28,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from daec_viz.cache import HeatmapWriter
-from daec_viz.coco_eval import coco_keypoint_stats, instance_scores, results_from_arrays
-from daec_viz.coco_format import make_coco_annotations
-from daec_viz.datasets import load_dataset
 from daec_viz.decoding import gaussian_blur
 from daec_viz.decoding.reference import REFERENCE_DECODERS
+from daec_viz.evaluation.coco_eval import coco_keypoint_stats, instance_scores, results_from_arrays
+from daec_viz.evaluation.sweep import SweepConfig, default_configs, run_sweep
 from daec_viz.geometry import box_to_center_scale, to_heatmap
-from daec_viz.sweep import SweepConfig, default_configs, run_sweep
+from daec_viz.io.cache import HeatmapWriter
+from daec_viz.io.coco_format import make_coco_annotations
+from daec_viz.io.datasets import load_dataset
 
 K, H, W = 17, 64, 48
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .exceptions import InputError
+from daec_viz.exceptions import InputError
 
 CONVENTIONS: tuple[str, ...] = ("dark", "hrnet", "udp")
 PIXEL_STD = 200.0

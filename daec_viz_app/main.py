@@ -55,7 +55,7 @@ def _init_state() -> None:
 
 
 def _demo_path() -> str:
-    from daec_viz.demo import ensure_demo
+    from daec_viz.synthetic.demo import ensure_demo
     bar = st.sidebar.progress(0.0, text="Building the demo dataset (first launch only)…")
     try:
         path = ensure_demo(progress=lambda f, msg="": bar.progress(

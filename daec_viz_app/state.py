@@ -8,7 +8,7 @@ Caching rules (so a control change re-renders in well under a second):
   as ``_``-prefixed arguments, which Streamlit does not hash).
 - ``st.cache_resource`` holds arrays and objects (the dataset, its heatmaps in memory,
   decoded predictions, error analyses); ``st.cache_data`` holds small results (stats).
-- The sweep also has its own disk cache (:func:`daec_viz.sweep.run_sweep`).
+- The sweep also has its own disk cache (:func:`daec_viz.evaluation.sweep.run_sweep`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from daec_viz.datasets import Dataset, load_dataset
 from daec_viz.exceptions import DaecVizError, InputError
+from daec_viz.io.datasets import Dataset, load_dataset
 
 #: Heatmaps are held in memory (as float32) when they fit in this many MB (else streamed
 #: from disk).
@@ -187,7 +187,7 @@ def eval_split(ds: Dataset) -> str:
 def stats(path: str, key: tuple, method: str, sigma: float, delta: float, pattern: str,
           smooth: bool, split: str) -> dict[str, float]:
     """The 10 COCO stats of one decoder on ``split`` (``all`` = every instance)."""
-    from daec_viz.evaluation import score_predictions
+    from daec_viz.evaluation.scoring import score_predictions
     ds = load(path, key)
     d = decoded(path, key, *_key_of(method, Controls(delta, pattern, sigma, smooth)))
     rows = None if split == "all" else np.flatnonzero(ds.instances["split"].to_numpy()
@@ -220,7 +220,7 @@ def gt_table(path: str, key: tuple) -> dict[str, np.ndarray]:
 @st.cache_resource(max_entries=16, show_spinner="Analysing the errors…")
 def _errors_of(path: str, key: tuple, methods: tuple[str, ...], sigma: float, delta: float,
                pattern: str, smooth: bool) -> Any:
-    from daec_viz.error_analysis import analyse_errors
+    from daec_viz.analysis.errors import analyse_errors
     ds = load(path, key)
     opts: dict[str, Any] = {"daec": {"sigma": sigma, "delta": delta, "pattern": pattern}}
     if smooth:
@@ -233,7 +233,7 @@ def _errors_of(path: str, key: tuple, methods: tuple[str, ...], sigma: float, de
 
 def errors(path: str, key: tuple, sigma: float, delta: float, pattern: str,
            smooth: bool) -> dict[str, Any]:
-    """:class:`daec_viz.error_analysis.MethodErrors` of the four decoders (method ->
+    """:class:`daec_viz.analysis.errors.MethodErrors` of the four decoders (method ->
     errors); the baselines are analysed once per smoothing setting, DAEC per Δ/pattern/σ
     (smoothing = maps blurred first; DARK always with its own blur)."""
     base = _errors_of(path, key, ("standard", "shifting", "dark"), 0.0, 0.0, "", smooth)
@@ -249,9 +249,9 @@ def _sweep_store() -> dict:
 
 
 def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
-    """The default sweep (:func:`daec_viz.sweep.run_sweep`): from memory, else from its
+    """The default sweep (:func:`daec_viz.evaluation.sweep.run_sweep`): from memory, else from its
     disk cache, else computed with ``progress(fraction, label)`` called as it runs."""
-    from daec_viz.sweep import run_sweep
+    from daec_viz.evaluation.sweep import run_sweep
     store = _sweep_store()
     k = (path, key, float(sigma))
     if k not in store:
@@ -262,7 +262,7 @@ def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
 
 
 def cache_dir_note() -> str:
-    from daec_viz.sweep import default_cache_dir
+    from daec_viz.evaluation.sweep import default_cache_dir
     return str(default_cache_dir())
 
 

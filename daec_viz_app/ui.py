@@ -14,7 +14,7 @@ from daec_viz.exceptions import DaecVizError, InputError, ModelNotInstalledError
 from daec_viz_app import state
 
 SIMULATED_TEXT = ("Simulated data: heatmaps of a simulated network on rendered people "
-                  "(daec_viz.simulate), not a trained model.")
+                  "(daec_viz.synthetic.simulate), not a trained model.")
 
 
 def simulated_badge(ds: Any) -> None:

@@ -18,7 +18,7 @@ TIMEOUT = 180
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    from daec_viz.demo import build_demo
+    from daec_viz.synthetic.demo import build_demo
     return build_demo(tmp_path_factory.mktemp("app") / "demo", seed=1, n_images=16)
 
 

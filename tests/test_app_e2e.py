@@ -59,7 +59,7 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api")
-    from daec_viz.demo import build_demo
+    from daec_viz.synthetic.demo import build_demo
     tmp = tmp_path_factory.mktemp("e2e")
     data = build_demo(tmp / "demo", seed=2, n_images=30)
     port = _free_port()
@@ -124,7 +124,6 @@ def _metric(pg, label: str) -> str:
 
 def test_every_page_and_the_delta_control(server, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    t_start = time.monotonic()
     for url_path, title in PAGES:
         page.goto(f"{server}/{url_path}", wait_until="domcontentloaded")
         _settle(page)
@@ -152,4 +151,3 @@ def test_every_page_and_the_delta_control(server, page):
     _settle(page)
     _check_clean(page, "explore after Δ change")
     page.screenshot(path=str(ARTIFACTS / "explore_delta1.png"))
-    assert time.monotonic() - t_start < 90

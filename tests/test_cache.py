@@ -11,7 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from daec_viz.cache import (
+from daec_viz.exceptions import DatasetError, InputError
+from daec_viz.geometry import center_scale_to_box
+from daec_viz.io.cache import (
     ATTRIBUTES,
     FORMAT_NAME,
     H5_CHUNK_CACHE_BYTES,
@@ -21,9 +23,7 @@ from daec_viz.cache import (
     LazyHeatmaps,
     open_cache,
 )
-from daec_viz.coco_format import COCO_KEYPOINT_NAMES
-from daec_viz.exceptions import DatasetError, InputError
-from daec_viz.geometry import center_scale_to_box
+from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
 
 K, H, W = 17, 8, 6
 

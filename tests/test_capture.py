@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from daec_viz.cache import HeatmapWriter
-from daec_viz.coco_format import make_coco_annotations
 from daec_viz.exceptions import InputError
 from daec_viz.geometry import to_image
+from daec_viz.io.cache import HeatmapWriter
+from daec_viz.io.coco_format import make_coco_annotations
 from daec_viz.realnet.capture import (
     TorchHeatmapCapture,
     add_mmpose_samples,
@@ -74,7 +74,7 @@ def _annotations(tmp_path: Path, n_images: int = 2) -> Path:
 
 
 def test_mmpose_samples_to_a_dataset(tmp_path):
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
     _annotations(tmp_path)
     rng = np.random.default_rng(0)
     heat = rng.random((2, 17, 64, 48)).astype(np.float32)
@@ -104,7 +104,7 @@ def test_mmpose_sample_without_heatmaps_says_how_to_get_them():
 
 def test_torch_hook_writes_a_cache_load_dataset_opens(tmp_path):
     torch = pytest.importorskip("torch")
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
     _annotations(tmp_path)
     torch.manual_seed(0)
 

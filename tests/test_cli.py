@@ -8,8 +8,8 @@ import pytest
 from synthetic import make_dataset
 
 from daec_viz.cli import build_parser, main
-from daec_viz.datasets import load_dataset
-from daec_viz.evaluation import evaluate
+from daec_viz.evaluation.scoring import evaluate
+from daec_viz.io.datasets import load_dataset
 
 
 @pytest.fixture(scope="module")

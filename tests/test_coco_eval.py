@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import brentq
 from shared_data import SHARED_DATA
 
-from daec_viz.coco_eval import (
+from daec_viz.evaluation.coco_eval import (
     COCO_SIGMAS,
     ENGINES,
     STAT_NAMES,

@@ -9,7 +9,8 @@ import pytest
 from pycocotools.coco import COCO
 from shared_data import COCO_MINI
 
-from daec_viz.coco_format import (
+from daec_viz.exceptions import InputError
+from daec_viz.io.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
     COCO_OKS_SIGMAS,
@@ -17,8 +18,7 @@ from daec_viz.coco_format import (
     flip_pairs_from_names,
     make_coco_annotations,
 )
-from daec_viz.datasets import load_annotations
-from daec_viz.exceptions import InputError
+from daec_viz.io.datasets import load_annotations
 
 
 def test_constants_match_pycocotools_and_coco():

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 from shared_data import COCO_MINI
 
-from daec_viz.cache import HeatmapWriter, _H5Source
-from daec_viz.coco_format import (
+from daec_viz.exceptions import DatasetError, InputError
+from daec_viz.geometry import box_to_center_scale, to_heatmap, to_image
+from daec_viz.io.cache import HeatmapWriter, _H5Source
+from daec_viz.io.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
     COCO_OKS_SIGMAS,
     COCO_SKELETON,
     make_coco_annotations,
 )
-from daec_viz.datasets import INSTANCE_COLUMNS, Dataset, load_dataset, scan_nonfinite
-from daec_viz.exceptions import DatasetError, InputError
-from daec_viz.geometry import box_to_center_scale, to_heatmap, to_image
+from daec_viz.io.datasets import INSTANCE_COLUMNS, Dataset, load_dataset, scan_nonfinite
 
 H, W = 16, 12
 

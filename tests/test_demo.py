@@ -1,21 +1,20 @@
-"""Tests of the demo dataset builder (daec_viz.demo) and ``daec-viz demo``."""
+"""Tests of the demo dataset builder (daec_viz.synthetic.demo) and ``daec-viz demo``."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from daec_viz import demo as demo_mod
-from daec_viz.datasets import load_dataset
 from daec_viz.decoding import decode
-from daec_viz.demo import DEMO_VERSION, build_demo, demo_version_of, ensure_demo
 from daec_viz.exceptions import InputError
-from daec_viz.simulate import MODEL_NAME, NetworkKnobs
+from daec_viz.io.datasets import load_dataset
+from daec_viz.synthetic import demo as demo_mod
+from daec_viz.synthetic.demo import DEMO_VERSION, build_demo, demo_version_of, ensure_demo
+from daec_viz.synthetic.simulate import MODEL_NAME, NetworkKnobs
 
 N_SMALL = 16
 
@@ -26,16 +25,14 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def small_demo(tmp_path_factory) -> tuple[Path, float]:
+def small_demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "demo"
-    t = time.perf_counter()
     build_demo(out, seed=1, n_images=N_SMALL)
-    return out, time.perf_counter() - t
+    return out
 
 
-def test_small_build_is_fast_and_loads(small_demo):
-    path, seconds = small_demo
-    assert seconds < 5.0
+def test_small_build_loads(small_demo):
+    path = small_demo
     ds = load_dataset(path)
     assert ds.meta.simulated and ds.meta.model == MODEL_NAME
     assert ds.meta.convention == "hrnet" and ds.meta.sigma == 2.0
@@ -56,7 +53,7 @@ def test_small_build_is_fast_and_loads(small_demo):
 
 
 def test_annotations_are_realistic(small_demo):
-    path, _ = small_demo
+    path = small_demo
     d = json.loads((path / "annotations.json").read_text())
     per_image = np.bincount([a["image_id"] for a in d["annotations"]])
     assert per_image[1:].max() <= 3
@@ -79,7 +76,7 @@ def test_annotations_are_realistic(small_demo):
 
 
 def test_same_seed_same_bytes(small_demo, tmp_path):
-    path, _ = small_demo
+    path = small_demo
     again = build_demo(tmp_path / "again", seed=1, n_images=N_SMALL)
     assert _digests(again) == _digests(path)
     other = build_demo(tmp_path / "other", seed=2, n_images=N_SMALL)
@@ -87,7 +84,7 @@ def test_same_seed_same_bytes(small_demo, tmp_path):
 
 
 def test_knobs_change_heatmaps_not_images(small_demo, tmp_path):
-    path, _ = small_demo
+    path = small_demo
     nf = build_demo(tmp_path / "nf", seed=1, n_images=N_SMALL, knobs=NetworkKnobs.noise_free())
     a, b = _digests(path), _digests(nf)
     assert a["heatmaps.h5"] != b["heatmaps.h5"]

@@ -1,4 +1,4 @@
-"""Known answers of the error-bias analysis (daec_viz.error_analysis, daec_viz.error_taxonomy)."""
+"""Known answers of the error-bias analysis (daec_viz.analysis)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import numpy as np
 import pytest
 from shared_data import COCO_MINI, SHARED_DATA
 
-from daec_viz.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
-from daec_viz.decoding import decode
-from daec_viz.error_analysis import (
+from daec_viz.analysis.errors import (
     QUADRANT_BUCKETS,
     TAXONOMY,
     analyse_errors,
@@ -34,7 +32,9 @@ from daec_viz.error_analysis import (
     subpixel_phase,
     taxonomy_ap,
 )
-from daec_viz.error_taxonomy import GroundTruthTable
+from daec_viz.analysis.taxonomy import GroundTruthTable
+from daec_viz.decoding import decode
+from daec_viz.io.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
 
 DATA = SHARED_DATA
 SIG = np.asarray(COCO_OKS_SIGMAS)
@@ -269,7 +269,7 @@ def test_corrections():
 
 
 def _coco_mini_gt():
-    from daec_viz.datasets import load_annotations
+    from daec_viz.io.datasets import load_annotations
 
     if not (COCO_MINI / "person_keypoints.json").is_file():
         pytest.skip(f"shared test data not found at {COCO_MINI}")
@@ -359,16 +359,16 @@ def test_taxonomy_ap_fixing_jitter_restores_perfect_ap():
 @pytest.fixture(scope="module")
 def demo_builder():
     try:
-        from daec_viz.demo import build_demo
-        from daec_viz.simulate import NetworkKnobs
+        from daec_viz.synthetic.demo import build_demo
+        from daec_viz.synthetic.simulate import NetworkKnobs
     except ImportError as exc:  # pragma: no cover - depends on the other helpers' modules
-        pytest.skip(f"daec_viz.demo is not available yet ({exc})")
+        pytest.skip(f"daec_viz.synthetic.demo is not available yet ({exc})")
     return build_demo, NetworkKnobs
 
 
 @pytest.fixture(scope="module")
 def noise_free_demo(tmp_path_factory, demo_builder):
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
 
     build_demo, knobs = demo_builder
     path = build_demo(tmp_path_factory.mktemp("nf") / "demo", seed=1, n_images=12,
@@ -403,7 +403,7 @@ def test_noise_free_demo_every_keypoint_is_good(noise_free_demo):
 def test_injected_bias_recovered_end_to_end(tmp_path, demo_builder):
     """Simulated network with an image-space bias of (+0.4, +0.2) heatmap px and random
     position noise: DARK's mean error recovers it inside the bootstrap interval, in BR."""
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
 
     build_demo, knobs = demo_builder
     nk = knobs.noise_free().replace(bias=(0.4, 0.2), fit_noise=0.3)
@@ -435,8 +435,8 @@ def test_streaming_does_not_change_results(noise_free_demo):
 def test_detector_boxes_match_like_gt_boxes(tmp_path, noise_free_demo):
     """The same instances stored as detector boxes (ann_id = -1, plus a low-score
     duplicate far off) are matched back to their own annotations."""
-    from daec_viz.cache import HeatmapWriter
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.cache import HeatmapWriter
+    from daec_viz.io.datasets import load_dataset
 
     ds = noise_free_demo
     folder = tmp_path / "det"

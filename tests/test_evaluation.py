@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from synthetic import make_dataset
 
-from daec_viz.datasets import load_dataset
 from daec_viz.decoding import METHODS
-from daec_viz.evaluation import evaluate, predict, score_predictions
+from daec_viz.evaluation.scoring import evaluate, predict, score_predictions
+from daec_viz.io.datasets import load_dataset
 
 
 @pytest.fixture(scope="module")

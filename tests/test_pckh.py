@@ -8,8 +8,8 @@ import pytest
 import scipy.io
 from shared_data import MPII_VALID as MPII
 
+from daec_viz.evaluation.pckh import load_mpii_annotations, load_mpii_predictions, pckh
 from daec_viz.exceptions import InputError
-from daec_viz.pckh import load_mpii_annotations, load_mpii_predictions, pckh
 
 ANNOT = MPII / "valid.h5"
 PREDS = MPII / "preds_hg_s2_b1.mat"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daec_viz.coco_eval import STAT_NAMES
-from daec_viz.pckh import pckh
+from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.pckh import pckh
 from daec_viz.plots.compare import (
     gains_frame,
     pckh_frame,

@@ -6,8 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from daec_viz.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
-from daec_viz.error_analysis import (
+from daec_viz.analysis.errors import (
     QUADRANTS,
     TAXONOMY,
     bootstrap_bias,
@@ -16,7 +15,8 @@ from daec_viz.error_analysis import (
     quadrant_stats,
     subpixel_phase,
 )
-from daec_viz.error_taxonomy import GroundTruthTable, TaxonomyAP
+from daec_viz.analysis.taxonomy import GroundTruthTable, TaxonomyAP
+from daec_viz.io.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
 from daec_viz.plots.errors import (
     COCO_BODY_LAYOUT,
     error_density,
@@ -191,11 +191,11 @@ def test_taxonomy_bars_and_ap_bars():
 
 def test_error_figures_from_an_analysis(tmp_path):
     try:
-        from daec_viz.demo import build_demo
+        from daec_viz.synthetic.demo import build_demo
     except ImportError as exc:  # pragma: no cover
-        pytest.skip(f"daec_viz.demo is not available yet ({exc})")
-    from daec_viz.datasets import load_dataset
-    from daec_viz.error_analysis import analyse_errors
+        pytest.skip(f"daec_viz.synthetic.demo is not available yet ({exc})")
+    from daec_viz.analysis.errors import analyse_errors
+    from daec_viz.io.datasets import load_dataset
 
     ds = load_dataset(build_demo(tmp_path / "demo", seed=0, n_images=6))
     ea = analyse_errors(ds, methods=["standard", "daec"], n_boot=30)

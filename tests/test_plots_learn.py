@@ -12,7 +12,7 @@ from daec_viz.plots.learn import (
     signal_noise_figure,
 )
 from daec_viz.plots.overlays import daec_window
-from daec_viz.teaching import DeltaCurve, estimate_2d, illustrate_1d, illustrate_2d
+from daec_viz.synthetic.teaching import DeltaCurve, estimate_2d, illustrate_1d, illustrate_2d
 
 
 def test_signal_noise_figure():

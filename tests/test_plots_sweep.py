@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daec_viz.coco_eval import STAT_NAMES
+from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.sweep import choose_delta
 from daec_viz.plots.style import METHOD_COLORS
 from daec_viz.plots.sweep import PATTERN_COLORS, delta_snippets, sweep_figure
-from daec_viz.sweep import choose_delta
 
 DELTAS = np.arange(-1.0, 6.5, 0.5)
 

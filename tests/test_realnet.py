@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from shared_data import COCO_MINI as DATA
 
-from daec_viz.coco_format import COCO_KEYPOINT_NAMES
 from daec_viz.exceptions import InputError, ModelNotInstalledError
 from daec_viz.geometry import apply_affine, heatmap_to_image_affine
+from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
 from daec_viz.realnet import blazepose as bp
 from daec_viz.realnet import infer
 
@@ -201,9 +201,13 @@ def test_batched_inference_equals_single():
 # --------------------------------------------------------------------------- coco-mini
 
 def _evaluate(folder: Path) -> dict[str, float]:
-    from daec_viz.coco_eval import coco_keypoint_stats, instance_scores, results_from_arrays
-    from daec_viz.datasets import load_dataset
     from daec_viz.decoding import METHODS, decode
+    from daec_viz.evaluation.coco_eval import (
+        coco_keypoint_stats,
+        instance_scores,
+        results_from_arrays,
+    )
+    from daec_viz.io.datasets import load_dataset
     ds = load_dataset(folder)
     heat = ds.heatmaps[:]
     rows = np.arange(len(ds))
@@ -236,7 +240,7 @@ def gt_run(tmp_path_factory):
 @needs_model
 @needs_data
 def test_infer_gt_boxes_reaches_the_published_ap(gt_run):
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
     out, summary = gt_run
     assert summary.num_instances == 12 and summary.computed == 12
     assert (out / "images").is_symlink()
@@ -317,7 +321,7 @@ def test_infer_detector_boxes(tmp_path):
 @needs_model
 @needs_data
 def test_interrupted_run_resumes(tmp_path, gt_run):
-    from daec_viz.datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
     out = tmp_path / "resume"
     calls = []
 

@@ -1,15 +1,13 @@
-"""Tests of the simulated top-down network (daec_viz.simulate)."""
+"""Tests of the simulated top-down network (daec_viz.synthetic.simulate)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
 
 from daec_viz.decoding import decode
 from daec_viz.exceptions import InputError
-from daec_viz.simulate import DEFAULT_KNOBS, NetworkKnobs, simulate_heatmaps
+from daec_viz.synthetic.simulate import DEFAULT_KNOBS, NetworkKnobs, simulate_heatmaps
 
 
 def _keypoints(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -92,19 +90,6 @@ def test_outlier_rate():
     far = (err > 4).mean()
     assert 0.08 < far < 0.12
     assert (err[err <= 4] < 0.05).all()
-
-
-def test_fast_for_learn_page():
-    kp, vis = _keypoints(200, seed=8)
-    simulate_heatmaps(kp, vis, DEFAULT_KNOBS, 0)
-    best = min(_timed(lambda: simulate_heatmaps(kp, vis, DEFAULT_KNOBS, 1)) for _ in range(3))
-    assert best < 0.2
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def test_knobs_validation_and_roundtrip():

@@ -9,11 +9,9 @@ import pandas as pd
 import pytest
 from synthetic import make_dataset
 
-from daec_viz import sweep as sweep_mod
-from daec_viz.datasets import load_dataset
-from daec_viz.evaluation import evaluate
-from daec_viz.exceptions import InputError
-from daec_viz.sweep import (
+from daec_viz.evaluation import sweep as sweep_mod
+from daec_viz.evaluation.scoring import evaluate
+from daec_viz.evaluation.sweep import (
     SweepConfig,
     choose_delta,
     compare_patterns,
@@ -23,6 +21,8 @@ from daec_viz.sweep import (
     parse_deltas,
     run_sweep,
 )
+from daec_viz.exceptions import InputError
+from daec_viz.io.datasets import load_dataset
 
 DELTAS = np.arange(-2.0, 8.5, 1.0)
 

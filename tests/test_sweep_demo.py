@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from daec_viz.datasets import load_dataset
-from daec_viz.demo import build_demo
-from daec_viz.simulate import NetworkKnobs
-from daec_viz.sweep import choose_delta, compare_patterns, default_configs, run_sweep
+from daec_viz.evaluation.sweep import choose_delta, compare_patterns, default_configs, run_sweep
+from daec_viz.io.datasets import load_dataset
+from daec_viz.synthetic.demo import build_demo
+from daec_viz.synthetic.simulate import NetworkKnobs
 
 DELTAS = [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8]
 

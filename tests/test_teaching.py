@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from daec_viz.decoding import decode
-from daec_viz.simulate import DEFAULT_KNOBS
-from daec_viz.teaching import (
+from daec_viz.synthetic.simulate import DEFAULT_KNOBS
+from daec_viz.synthetic.teaching import (
     biased_noise,
     compensating_delta,
     estimate_2d,

@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..exceptions import DaecVizError
+from daec_viz.exceptions import DaecVizError
 
 # Modules of this package that provide sub-commands, in the order shown by --help.
 SUBCOMMAND_MODULES: tuple[str, ...] = (

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..exceptions import InputError
+from daec_viz.exceptions import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import format_table, run_benchmark
-    from ..exceptions import InputError
+    from daec_viz.decoding.benchmark import format_table, run_benchmark
+    from daec_viz.exceptions import InputError
 
     if args.n < 2 or args.repeats < 1 or args.ref_n < 0:
         raise InputError("expected --n >= 2, --repeats >= 1, --ref-n >= 0", field="bench")

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..coco_eval import ENGINES, STAT_NAMES, coco_keypoint_stats
+from daec_viz.evaluation.coco_eval import ENGINES, STAT_NAMES, coco_keypoint_stats
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..decoding import METHODS, PATTERNS
+from daec_viz.decoding import METHODS, PATTERNS
 
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
@@ -20,10 +20,10 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
 
 def open_dataset(arg: str) -> Any:
     """Load the dataset folder ``arg``; ``demo`` means the bundled demo (built if needed)."""
-    from ..datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
 
     if arg == "demo" and not Path(arg).exists():
-        from ..demo import ensure_demo
+        from daec_viz.synthetic.demo import ensure_demo
 
         with tqdm(total=100, desc="building demo", unit="%", leave=False) as bar:
             path = ensure_demo(progress=lambda f, *_: bar.update(int(f * 100) - bar.n))

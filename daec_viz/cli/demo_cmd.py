@@ -1,7 +1,7 @@
 """``daec-viz demo OUT [--seed S] [--images N] [--bias BX BY] [--noise-free] [--force]``.
 
 Builds the demo dataset (rendered people + heatmaps of the simulated top-down network,
-see :mod:`daec_viz.demo` and :mod:`daec_viz.simulate`) into the folder OUT.
+see :mod:`daec_viz.synthetic.demo` and :mod:`daec_viz.synthetic.simulate`) into the folder OUT.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 import time
 from typing import Any
 
-from ..exceptions import InputError
-from .common import Progress
+from daec_viz.cli.common import Progress
+from daec_viz.exceptions import InputError
 
 
 def register(subparsers: Any) -> None:
@@ -40,8 +40,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..demo import build_demo
-    from ..simulate import NetworkKnobs
+    from daec_viz.synthetic.demo import build_demo
+    from daec_viz.synthetic.simulate import NetworkKnobs
 
     knobs = NetworkKnobs.noise_free() if args.noise_free else NetworkKnobs()
     if args.bias is not None:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         path = build_demo(out, seed=args.seed, n_images=args.images, knobs=knobs,
                           progress=bar, overwrite=args.force)
     seconds = time.perf_counter() - t0
-    from ..datasets import load_dataset
+    from daec_viz.io.datasets import load_dataset
 
     with load_dataset(path) as ds:
         counts = ds.instances["split"].value_counts().to_dict()

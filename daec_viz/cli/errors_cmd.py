@@ -5,7 +5,7 @@ x right, y down; errors on an axis are counted as ``none``) and whether they fol
 paper's BR > UR > BL > UL, the mean bias (heatmap px) with its bootstrap interval, the
 sub-pixel phase amplitude, and the Ronchi & Perona keypoint taxonomy with the AP after
 correcting each error type. ``--json`` prints the full summary (per-joint bias, phase
-curves, ...) of :meth:`daec_viz.error_analysis.ErrorAnalysis.to_dict`.
+curves, ...) of :meth:`daec_viz.analysis.errors.ErrorAnalysis.to_dict`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import argparse
 import json
 from typing import Any
 
-from ..decoding import METHODS, PATTERNS
-from ..error_taxonomy import ERROR_TYPES, TAXONOMY
-from .common import Progress, add_dataset_argument, open_dataset
+from daec_viz.analysis.taxonomy import ERROR_TYPES, TAXONOMY
+from daec_viz.cli.common import Progress, add_dataset_argument, open_dataset
+from daec_viz.decoding import METHODS, PATTERNS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -112,8 +112,8 @@ def format_report(summary: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..error_analysis import analyse_errors
-    from ..exceptions import InputError
+    from daec_viz.analysis.errors import analyse_errors
+    from daec_viz.exceptions import InputError
 
     if args.batch < 1 or args.bootstrap < 1 or not 0 < args.ci < 1:
         raise InputError("expected --batch >= 1, --bootstrap >= 1 and 0 < --ci < 1",

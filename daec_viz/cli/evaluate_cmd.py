@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..coco_eval import ENGINES
-from .common import (
+from daec_viz.cli.common import (
     Progress,
     add_dataset_argument,
     add_decode_options,
@@ -13,6 +12,7 @@ from .common import (
     open_dataset,
     print_stats,
 )
+from daec_viz.evaluation.coco_eval import ENGINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation import evaluate
+    from daec_viz.evaluation.scoring import evaluate
 
     ds = open_dataset(args.dataset)
     if args.split:

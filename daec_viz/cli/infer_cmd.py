@@ -57,7 +57,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``daec-viz infer``; returns the exit code."""
-    from ..realnet.infer import run_inference
+    from daec_viz.realnet.infer import run_inference
 
     state = {"done": None, "total": None}
 

@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
-from ..exceptions import InputError
-from ..pckh import (
+from daec_viz.evaluation.pckh import (
     MPII_JOINT_NAMES,
     PCKH_GROUPS,
     load_mpii_annotations,
     load_mpii_predictions,
     pckh,
 )
+from daec_viz.exceptions import InputError
 
 _ROWS = (*PCKH_GROUPS, "Mean", "MeanWeighted")
 

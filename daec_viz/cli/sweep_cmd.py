@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from ..coco_eval import ENGINES
-from ..decoding import PATTERNS
-from ..exceptions import InputError
-from .common import Progress, add_dataset_argument, open_dataset
+from daec_viz.cli.common import Progress, add_dataset_argument, open_dataset
+from daec_viz.decoding import PATTERNS
+from daec_viz.evaluation.coco_eval import ENGINES
+from daec_viz.exceptions import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sweep import choose_delta, default_configs, parse_deltas, run_sweep
+    from daec_viz.evaluation.sweep import choose_delta, default_configs, parse_deltas, run_sweep
 
     out = Path(args.out)
     if out.suffix not in (".csv", ".json"):

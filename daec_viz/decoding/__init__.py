@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import InputError
-from .argmax import shifting_kernel, shifting_second_max_kernel, standard_kernel
-from .daec import PATTERNS, default_delta, half_width, run_daec, run_daec_grid
-from .dark import run_dark
-from .smoothing import check_kernel_size, gaussian_blur, opencv_gaussian_kernel
+from daec_viz.decoding.argmax import shifting_kernel, shifting_second_max_kernel, standard_kernel
+from daec_viz.decoding.daec import PATTERNS, default_delta, half_width, run_daec, run_daec_grid
+from daec_viz.decoding.dark import run_dark
+from daec_viz.decoding.smoothing import check_kernel_size, gaussian_blur, opencv_gaussian_kernel
+from daec_viz.exceptions import InputError
 
 METHODS: tuple[str, ...] = ("standard", "shifting", "dark", "daec")
 SHIFTING_VARIANTS: tuple[str, ...] = ("sign", "second_max")

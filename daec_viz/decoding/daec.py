@@ -32,7 +32,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .argmax import scan_map
+from daec_viz.decoding.argmax import scan_map
 
 PATTERNS: tuple[str, ...] = ("BR", "UR", "BL", "UL")
 # (cut high x?, cut high y?) for each pattern; otherwise the low side is cut.

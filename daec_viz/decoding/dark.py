@@ -24,8 +24,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .argmax import scan_map
-from .smoothing import opencv_gaussian_kernel
+from daec_viz.decoding.argmax import scan_map
+from daec_viz.decoding.smoothing import opencv_gaussian_kernel
 
 # Offsets (dy, dx) of the 13 points the Taylor step reads, in a fixed order.
 _POINTS = np.array([(0, 0), (0, 1), (0, -1), (0, 2), (0, -2), (1, 0), (-1, 0), (2, 0),

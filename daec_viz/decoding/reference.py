@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .smoothing import opencv_gaussian_kernel
+from daec_viz.decoding.smoothing import opencv_gaussian_kernel
 
 
 def ref_argmax(hm: np.ndarray) -> tuple[float, float, float]:

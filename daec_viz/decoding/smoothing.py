@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..exceptions import InputError
+from daec_viz.exceptions import InputError
 
 # OpenCV's fixed small kernels (getGaussianKernel with sigma <= 0 and ksize <= 7).
 _OPENCV_SMALL_KERNELS: dict[int, tuple[float, ...]] = {

@@ -7,7 +7,7 @@
 - :func:`table_figure`: any such frame as a plotly table, rows coloured by method.
 - :func:`pckh_frame`: PCKh@0.5 per group and method (MPII-style data).
 - :func:`speed_figure`: µs per instance of each decoder from
-  :func:`daec_viz.benchmark.run_benchmark`.
+  :func:`daec_viz.decoding.benchmark.run_benchmark`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..coco_eval import STAT_NAMES
-from ..exceptions import InputError
-from .style import method_color
+from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.exceptions import InputError
+from daec_viz.plots.style import method_color
 
 __all__ = ["table1_frame", "gains_frame", "table_figure", "pckh_frame", "speed_figure"]
 
@@ -127,9 +127,9 @@ def pckh_frame(results: Mapping[str, Mapping[float, Mapping[str, Any]]],
                threshold: float = 0.5) -> pd.DataFrame:
     """PCKh table: rows = methods, columns Head … Ankle, Mean (percent) at ``threshold``.
 
-    ``results``: method -> the output of :func:`daec_viz.pckh.pckh`.
+    ``results``: method -> the output of :func:`daec_viz.evaluation.pckh.pckh`.
     """
-    from ..pckh import PCKH_GROUPS
+    from daec_viz.evaluation.pckh import PCKH_GROUPS
     cols = [*PCKH_GROUPS, "Mean"]
     rows = {}
     for m, res in results.items():
@@ -143,7 +143,7 @@ def pckh_frame(results: Mapping[str, Mapping[float, Mapping[str, Any]]],
 
 def speed_figure(result: Mapping[str, Any], title: str | None = None) -> go.Figure:
     """Horizontal bars of µs per instance for each row of a benchmark result
-    (:func:`daec_viz.benchmark.run_benchmark`), coloured by method; the ratio to the
+    (:func:`daec_viz.decoding.benchmark.run_benchmark`), coloured by method; the ratio to the
     numpy argmax as text."""
     rows = result["rows"]
     labels = [r["method"] + (f" ({r['options']})" if r["options"] else "") for r in rows]

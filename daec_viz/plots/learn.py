@@ -2,7 +2,7 @@
 
 - :func:`signal_noise_figure`: g, h, f = g + h on the 1-D grid, the integral window
   ``[x1, x2 − Δ]`` shaded, the cut ``[x2 − Δ, x2]`` hatched, μ, ν(0) and ν(Δ) as
-  vertical lines (:class:`daec_viz.teaching.Illustration1D`).
+  vertical lines (:class:`daec_viz.synthetic.teaching.Illustration1D`).
 - :func:`estimate_curve_figure`: ν(Δ) against Δ with μ and the compensating Δ.
 - :func:`map_2d_figure`: a 2-D map with DAEC's window, the argmax, μ and the estimate.
 - :func:`delta_opt_figure`: mean OKS against Δ for the simulated network, Δ_opt marked.
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..teaching import DeltaCurve, Illustration1D
-from .overlays import daec_window
-from .style import METHOD_COLORS
+from daec_viz.plots.overlays import daec_window
+from daec_viz.plots.style import METHOD_COLORS
+from daec_viz.synthetic.teaching import DeltaCurve, Illustration1D
 
 __all__ = ["signal_noise_figure", "estimate_curve_figure", "map_2d_figure",
            "delta_opt_figure"]

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from ..decoding.daec import _CUT_HIGH, PATTERNS, axis_bounds, half_width
-from ..exceptions import InputError
-from .style import METHOD_COLORS, method_color
+from daec_viz.decoding.daec import _CUT_HIGH, PATTERNS, axis_bounds, half_width
+from daec_viz.exceptions import InputError
+from daec_viz.plots.style import METHOD_COLORS, method_color
 
 __all__ = ["DaecWindow", "daec_window", "image_overlay", "heatmap_grid", "GridLayout",
            "joint_zoom", "skeleton_xy", "viridis_lut"]

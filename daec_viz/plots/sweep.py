@@ -1,6 +1,6 @@
 """AP (or any of the 10 COCO stats) against DAEC's Δ, from a sweep table.
 
-:func:`sweep_figure` draws the table of :func:`daec_viz.sweep.run_sweep`: one line per
+:func:`sweep_figure` draws the table of :func:`daec_viz.evaluation.sweep.run_sweep`: one line per
 cut pattern on the evaluated split (smoothing as the line style: solid raw, dashed
 smoothed), the baselines (standard, shifting, DARK) as horizontal lines in their
 method colours, the train curve of the chosen pattern (dotted) with Δ_opt marked on it
@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..coco_eval import STAT_NAMES
-from ..decoding import PATTERNS
-from ..exceptions import InputError
-from .style import method_color
+from daec_viz.decoding import PATTERNS
+from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.exceptions import InputError
+from daec_viz.plots.style import method_color
 
 __all__ = ["PATTERN_COLORS", "sweep_figure", "delta_snippets"]
 
@@ -47,12 +47,12 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
 
     Parameters
     ----------
-    sweep : the table of :func:`daec_viz.sweep.run_sweep` (method, pattern, smooth, delta,
-        split and the 10 stats).
-    stat : one of :data:`daec_viz.coco_eval.STAT_NAMES`.
+    sweep : the table of :func:`daec_viz.evaluation.sweep.run_sweep` (method, pattern,
+        smooth, delta, split and the 10 stats).
+    stat : one of :data:`daec_viz.evaluation.coco_eval.STAT_NAMES`.
     split : the split whose curves are drawn.
     patterns, smooth : which DAEC curves to draw.
-    choice : a :class:`daec_viz.sweep.DeltaChoice`: its train curve is drawn dotted
+    choice : a :class:`daec_viz.evaluation.sweep.DeltaChoice`: its train curve is drawn dotted
         (trace ``"train <pattern>"``), Δ_opt marked on it (trace ``"Δ_opt"``) and labelled
         with the test value (annotation ``"Δ_opt"`` on a white box, above the curves).
     current_delta : a vertical line at the app-wide Δ.

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from ..exceptions import InputError, ModelNotInstalledError
+from daec_viz.exceptions import InputError, ModelNotInstalledError
 
 MODEL_FILE = "pose_landmark_full.tflite"
 MODEL_SUBDIR = "mediapipe/modules/pose_landmark"

@@ -2,7 +2,7 @@
 
 :func:`run_inference` crops every box (ground-truth boxes by default, detector boxes when
 given), runs :class:`~daec_viz.realnet.blazepose.BlazePose` on CPU in batches and writes a
-dataset folder that :func:`daec_viz.datasets.load_dataset` opens::
+dataset folder that :func:`daec_viz.io.datasets.load_dataset` opens::
 
     OUT/annotations.json   copy of the input annotations (the ground truth)
     OUT/images             symlink to the images folder (or a copy of the used images)
@@ -45,11 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..cache import HEATMAP_DTYPES, HeatmapWriter
-from ..datasets import load_annotations
-from ..exceptions import InputError
-from . import blazepose as bp
+from daec_viz import __version__
+from daec_viz.exceptions import InputError
+from daec_viz.io.cache import HEATMAP_DTYPES, HeatmapWriter
+from daec_viz.io.datasets import load_annotations
+from daec_viz.realnet import blazepose as bp
 
 PROGRESS_DIR = ".daec-viz-infer"
 MARKER_FILE = ".daec-viz-infer.json"
@@ -308,7 +308,7 @@ def run_inference(images: str | Path, annotations: str | Path, out: str | Path, 
         raise InputError(f"expected a positive integer, got {batch_size}", field="batch_size")
     coco, cat = load_annotations(annotations)
     names = tuple(cat["keypoints"])
-    from ..coco_format import COCO_KEYPOINT_NAMES
+    from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
     if names != COCO_KEYPOINT_NAMES:
         raise InputError(f"BlazePose gives COCO's 17 joints {list(COCO_KEYPOINT_NAMES)}; the "
                          f"keypoint category lists {list(names)}",

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import streamlit as st
 
-from daec_viz.coco_eval import STAT_NAMES
 from daec_viz.decoding import PATTERNS
+from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.sweep import choose_delta
 from daec_viz.plots.sweep import delta_snippets, sweep_figure
-from daec_viz.sweep import choose_delta
 from daec_viz_app import state
 from daec_viz_app.ui import page_header, run_page
 

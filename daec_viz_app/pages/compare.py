@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from daec_viz.benchmark import format_table, run_benchmark
-from daec_viz.pckh import MPII_JOINT_NAMES, pckh
+from daec_viz.decoding.benchmark import format_table, run_benchmark
+from daec_viz.evaluation.pckh import MPII_JOINT_NAMES, pckh
 from daec_viz.plots.compare import (
     gains_frame,
     pckh_frame,

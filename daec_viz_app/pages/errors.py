@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from daec_viz.error_analysis import bootstrap_bias, quadrant_stats, subpixel_phase
+from daec_viz.analysis.errors import bootstrap_bias, quadrant_stats, subpixel_phase
 from daec_viz.plots.errors import (
     error_density,
     joint_bias_diagram,

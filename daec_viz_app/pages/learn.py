@@ -11,8 +11,8 @@ from daec_viz.plots.learn import (
     map_2d_figure,
     signal_noise_figure,
 )
-from daec_viz.simulate import DEFAULT_KNOBS
-from daec_viz.teaching import (
+from daec_viz.synthetic.simulate import DEFAULT_KNOBS
+from daec_viz.synthetic.teaching import (
     NOISE_KINDS,
     estimate_2d,
     illustrate_1d,
@@ -104,7 +104,8 @@ def _render() -> None:
     mm[1].metric("mean OKS at Δ_opt", f"{curve.mean_oks.max():.4f}")
     mm[2].metric("bias (x, y) px", f"({sbx:+.2f}, {sby:+.2f})")
     st.plotly_chart(delta_opt_figure(curve), key="le_opt", config={"displaylogo": False})
-    st.caption("Simulated: the simulated network of daec_viz.simulate, not a trained model.")
+    st.caption("Simulated: the simulated network of daec_viz.synthetic.simulate, "
+               "not a trained model.")
 
 
 run_page(_render)

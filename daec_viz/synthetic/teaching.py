@@ -15,7 +15,7 @@ Everything here is 1-D on a fine uniform grid ``x`` (continuous integrals by the
 trapezoid rule with the window's end points interpolated), except :func:`estimate_2d`
 (the 2-D DAEC decoder of :mod:`daec_viz.decoding` on one map) and
 :func:`simulated_delta_curve` (Δ_opt of the simulated network of
-:mod:`daec_viz.simulate`, which is what the app's "Learn" page recomputes live).
+:mod:`daec_viz.synthetic.simulate`, which is what the app's "Learn" page recomputes live).
 
 Units: heatmap px throughout.
 
@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from .decoding import decode
-from .decoding.daec import half_width
-from .exceptions import InputError
+from daec_viz.decoding import decode
+from daec_viz.decoding.daec import half_width
+from daec_viz.exceptions import InputError
 
 NOISE_KINDS: tuple[str, ...] = ("none", "random", "biased", "both")
 
@@ -289,12 +289,12 @@ def simulated_delta_curve(knobs: object = None, *, n: int = 200, pattern: str = 
 
     The GT (17 COCO joints, all visible, uniform inside the 48x64 map at least 6 px from
     its border) and the network's randomness are fixed by ``seed``, so only ``knobs``
-    (a :class:`daec_viz.simulate.NetworkKnobs`) moves the curve. The keypoint similarity
+    (a :class:`daec_viz.synthetic.simulate.NetworkKnobs`) moves the curve. The keypoint similarity
     is COCO's ``exp(−d² / (2 · area · (2σ_k)²))`` in heatmap px with a fixed ``area_hm``.
     About 0.2 s for n = 200 and 30 Δ values.
     """
-    from .coco_format import COCO_OKS_SIGMAS
-    from .simulate import HEATMAP_SIZE, simulate_heatmaps
+    from daec_viz.io.coco_format import COCO_OKS_SIGMAS
+    from daec_viz.synthetic.simulate import HEATMAP_SIZE, simulate_heatmaps
 
     w, h = HEATMAP_SIZE
     k = 17

@@ -1,7 +1,7 @@
 """The bundled demo dataset: rendered people + heatmaps of the simulated network.
 
 ``build_demo(out_dir)`` writes a complete daec-viz dataset folder (loadable with
-:func:`daec_viz.datasets.load_dataset`), generated from a seed alone:
+:func:`daec_viz.io.datasets.load_dataset`), generated from a seed alone:
 
 - ``images/000001.jpg`` ...: about 300 JPEG images, 320-480 px wide, each with 1-3
   people drawn with Pillow (head, torso, limbs, clothes, hair) over varied backgrounds
@@ -16,9 +16,9 @@
   ``bbox`` = tight box of the person's visible pixels, ``area`` = the number of those
   pixels (as COCO's segmentation area). Each image entry carries a ``"split"`` field
   (``"train"``/``"test"``, 60/40 by image).
-- ``heatmaps.h5``: the cache (schema :mod:`daec_viz.cache`): one instance per annotated
+- ``heatmaps.h5``: the cache (schema :mod:`daec_viz.io.cache`): one instance per annotated
   person with at least one labelled keypoint, ground-truth boxes (score 1), heatmaps of
-  :func:`daec_viz.simulate.simulate_heatmaps` (192x256 input, 48x64 maps, σ = 2,
+  :func:`daec_viz.synthetic.simulate.simulate_heatmaps` (192x256 input, 48x64 maps, σ = 2,
   ``"hrnet"`` convention), ``split`` per instance, ``simulated=True``, model
   ``simulated-topdown-v1``, and the provenance: ``demo_version``, seed, number of
   images, split fractions and every knob of the simulated network.
@@ -33,7 +33,7 @@ interrupted build never leaves a half demo.
 
 Example
 -------
->>> from daec_viz.demo import build_demo                           # doctest: +SKIP
+>>> from daec_viz.synthetic.demo import build_demo                           # doctest: +SKIP
 >>> path = build_demo("/tmp/demo", seed=0, n_images=40)            # doctest: +SKIP
 """
 
@@ -53,11 +53,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .cache import HeatmapWriter, open_cache
-from .coco_format import COCO_KEYPOINT_NAMES, make_coco_annotations
-from .exceptions import DatasetError, InputError
-from .geometry import box_to_center_scale, to_heatmap
-from .simulate import (
+from daec_viz.exceptions import DatasetError, InputError
+from daec_viz.geometry import box_to_center_scale, to_heatmap
+from daec_viz.io.cache import HeatmapWriter, open_cache
+from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, make_coco_annotations
+from daec_viz.synthetic.simulate import (
     CONVENTION,
     DEFAULT_KNOBS,
     HEATMAP_SIZE,
@@ -501,8 +501,8 @@ def build_demo(out_dir: str | Path, seed: int = 0, n_images: int = 300,
         ``overwrite``; built next to it in a temporary folder and renamed into place).
     seed : everything (images, annotations, heatmaps) follows from it.
     n_images : number of images (>= 2; 1-3 people each).
-    knobs : the simulated network (:class:`daec_viz.simulate.NetworkKnobs`), default
-        :data:`daec_viz.simulate.DEFAULT_KNOBS`.
+    knobs : the simulated network (:class:`daec_viz.synthetic.simulate.NetworkKnobs`), default
+        :data:`daec_viz.synthetic.simulate.DEFAULT_KNOBS`.
     progress : called as ``progress(fraction in [0, 1], message)``.
     overwrite : replace an existing ``out_dir`` (else :class:`InputError`).
 
@@ -583,7 +583,7 @@ def _build_into(folder: Path, seed: int, n_images: int, knobs: NetworkKnobs,
     for a in anns:
         a.pop("_pose")
     info = {"description": "daec-viz demo dataset: rendered people and heatmaps of a "
-                           "simulated top-down network (see daec_viz.demo)",
+                           "simulated top-down network (see daec_viz.synthetic.demo)",
             "version": DEMO_VERSION, "seed": seed}
     coco = make_coco_annotations(images, anns, info=info)
     with open(folder / "annotations.json", "w", encoding="utf-8") as fh:
@@ -605,7 +605,7 @@ def _build_into(folder: Path, seed: int, n_images: int, knobs: NetworkKnobs,
     splits = np.array([split_of[i] for i in image_ids])
 
     provenance = {
-        "generator": "daec_viz.demo.build_demo", "demo_version": DEMO_VERSION,
+        "generator": "daec_viz.synthetic.demo.build_demo", "demo_version": DEMO_VERSION,
         "seed": seed, "n_images": n_images, "train_fraction": TRAIN_FRACTION,
         "knobs": knobs.to_dict(), "boxes": "ground truth (tight box of visible pixels)",
         "box_padding": 1.25,

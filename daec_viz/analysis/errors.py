@@ -2,7 +2,7 @@
 
 The DAEC paper's claim is that heatmap decoding errors are biased toward the bottom-right
 and that the Δ cut compensates it. This module measures that, on plain arrays first and
-then on a whole :class:`~daec_viz.datasets.Dataset` (:func:`analyse_errors`, streamed in
+then on a whole :class:`~daec_viz.io.datasets.Dataset` (:func:`analyse_errors`, streamed in
 slices).
 
 Error vectors
@@ -39,7 +39,7 @@ Sub-pixel phase
 
 Taxonomy
     Good / jitter / inversion / swap / miss of Ronchi & Perona (ICCV 2017), and AP with
-    each error type corrected: :mod:`daec_viz.error_taxonomy` (re-exported here).
+    each error type corrected: :mod:`daec_viz.analysis.taxonomy` (re-exported here).
 
 Examples
 --------
@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from .error_taxonomy import (
+from daec_viz.analysis.taxonomy import (
     ERROR_TYPES,
     TAXONOMY,
     GroundTruthTable,
@@ -75,8 +75,8 @@ from .error_taxonomy import (
     taxonomy_ap,
     taxonomy_summary,
 )
-from .exceptions import InputError
-from .geometry import apply_affine, invert_affine
+from daec_viz.exceptions import InputError
+from daec_viz.geometry import apply_affine, invert_affine
 
 __all__ = [
     "QUADRANTS", "QUADRANT_BUCKETS", "PAPER_ORDER", "TAXONOMY", "ERROR_TYPES",
@@ -753,7 +753,7 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
 
     Parameters
     ----------
-    dataset : a :class:`~daec_viz.datasets.Dataset` (or a subset view).
+    dataset : a :class:`~daec_viz.io.datasets.Dataset` (or a subset view).
     methods : decoders, from :data:`daec_viz.decoding.METHODS`.
     decode_options : keyword arguments of :func:`~daec_viz.decoding.decode`: either shared
         (``{"delta": 3, "pattern": "BR"}``) or per method (``{"daec": {"delta": 3}}``), or
@@ -769,7 +769,7 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
         taxonomy and the AP.)
     taxonomy : compute the keypoint error taxonomy.
     ap : also recompute the COCO AP with each error type corrected (``engine``,
-        ``correction`` as in :func:`~daec_viz.error_taxonomy.taxonomy_ap`).
+        ``correction`` as in :func:`~daec_viz.analysis.taxonomy.taxonomy_ap`).
     progress : True for a tqdm bar, or a callable ``progress(fraction, label)`` called
         after each slice and each method's analysis (the project's convention).
 
@@ -781,12 +781,12 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
     -----
     Instances with a GT box (``ann_id != -1``) are compared with their own annotation.
     Detected boxes are matched per method by greedy OKS >= 0.1 per image
-    (:func:`~daec_viz.error_taxonomy.match_detections`), so each decoder gets its own
+    (:func:`~daec_viz.analysis.taxonomy.match_detections`), so each decoder gets its own
     matches. The instance score is ``det_score * mean(maxvals > 0.2)`` (HRNet).
     """
-    from .coco_eval import instance_scores, oks_nms
-    from .decoding import METHODS, decode
-    from .evaluation import NMS_THRESHOLD, RESCORE_THRESHOLD, box_areas
+    from daec_viz.decoding import METHODS, decode
+    from daec_viz.evaluation.coco_eval import instance_scores, oks_nms
+    from daec_viz.evaluation.scoring import NMS_THRESHOLD, RESCORE_THRESHOLD, box_areas
 
     methods = list(methods)
     bad = [m for m in methods if m not in METHODS]

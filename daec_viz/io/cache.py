@@ -86,9 +86,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .coco_format import COCO_KEYPOINT_NAMES
-from .exceptions import DatasetError, InputError
-from .geometry import CONVENTIONS, center_scale_to_box
+from daec_viz.exceptions import DatasetError, InputError
+from daec_viz.geometry import CONVENTIONS, center_scale_to_box
+from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "daec-viz heatmap cache"
@@ -330,7 +330,7 @@ class LazyHeatmaps:
     converted; in native byte order, which the decoders need). Row lists are sorted and
     read as contiguous runs, then put back in the requested order. ``rows`` (optional)
     maps this array's rows to the cache's rows (the view of a
-    :meth:`Dataset.subset <daec_viz.datasets.Dataset.subset>`).
+    :meth:`Dataset.subset <daec_viz.io.datasets.Dataset.subset>`).
     """
 
     def __init__(self, source: _H5Source | _ArraySource, rows: np.ndarray | None = None):

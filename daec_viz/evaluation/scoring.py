@@ -1,7 +1,7 @@
 """Decode a whole dataset and score it: predictions in image px, COCO stats.
 
-This is the glue between a :class:`~daec_viz.datasets.Dataset` (streamed in slices), the
-decoders and the COCO evaluator (:mod:`daec_viz.coco_eval`). Instance scores follow the
+This is the glue between a :class:`~daec_viz.io.datasets.Dataset` (streamed in slices), the
+decoders and the COCO evaluator (:mod:`daec_viz.evaluation.coco_eval`). Instance scores follow the
 usual top-down rescoring (HRNet / Simple Baselines): detection score × mean of the
 keypoint maxima above 0.2 (0 when none is). OKS-NMS (threshold 0.9) is applied for
 detector boxes only: caches of GT boxes (every ``ann_id`` set) have one box per person
@@ -16,8 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .coco_eval import coco_keypoint_stats, instance_scores, oks_nms, results_from_arrays
-from .decoding import decode
+from daec_viz.decoding import decode
+from daec_viz.evaluation.coco_eval import (
+    coco_keypoint_stats,
+    instance_scores,
+    oks_nms,
+    results_from_arrays,
+)
 
 ProgressFn = Callable[[float, str], None]
 RESCORE_THRESHOLD = 0.2
@@ -52,7 +57,7 @@ def predict(dataset: Any, method: str, *, batch: int = 512,
 
     Parameters
     ----------
-    dataset : a :class:`~daec_viz.datasets.Dataset` (or a subset view).
+    dataset : a :class:`~daec_viz.io.datasets.Dataset` (or a subset view).
     method : one of :data:`daec_viz.decoding.METHODS`.
     decode_options : passed to :func:`daec_viz.decoding.decode` (sigma, delta, pattern,
         blur_kernel, variant). For ``daec``, ``sigma`` defaults to the cache's σ.

@@ -37,7 +37,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from .exceptions import InputError
+from daec_viz.exceptions import InputError
 
 STAT_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "APM", "APL",
                                "AR", "AR50", "AR75", "ARM", "ARL")

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import InputError
+from daec_viz.exceptions import InputError
 
 MPII_JOINT_NAMES: tuple[str, ...] = (
     "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",

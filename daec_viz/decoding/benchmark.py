@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .decoding import decode
-from .decoding.reference import reference_decode
+from daec_viz.decoding import decode
+from daec_viz.decoding.reference import reference_decode
 
 
 def realistic_heatmaps(n: int, k: int = 17, h: int = 64, w: int = 48,

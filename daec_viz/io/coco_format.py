@@ -3,7 +3,7 @@
 The COCO person keypoints (17 joints), their skeleton, left/right flip pairs and the OKS
 sigmas of the official COCO evaluation, and :func:`make_coco_annotations`, which turns
 plain image and annotation records into a dict that ``json.dump`` writes as a valid
-``annotations.json`` (the format :func:`daec_viz.datasets.load_dataset` reads).
+``annotations.json`` (the format :func:`daec_viz.io.datasets.load_dataset` reads).
 
 Indices here are 0-based (``COCO_SKELETON``, ``COCO_FLIP_PAIRS``); only the ``skeleton``
 field inside a COCO json is 1-based, as in the official files.
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import InputError
+from daec_viz.exceptions import InputError
 
 COCO_KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",

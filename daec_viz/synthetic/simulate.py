@@ -1,6 +1,6 @@
 """A simulated top-down pose network: heatmaps with the errors trained networks make.
 
-The demo dataset (:mod:`daec_viz.demo`) and the app's "Learn" page need heatmaps that
+The demo dataset (:mod:`daec_viz.synthetic.demo`) and the app's "Learn" page need heatmaps that
 behave like those of a trained HRNet/SimpleBaseline at 256x192 without shipping a
 network. :func:`simulate_heatmaps` produces them from ground-truth keypoints; every
 effect is a documented knob of :class:`NetworkKnobs`.
@@ -93,8 +93,8 @@ from typing import Any
 
 import numpy as np
 
-from .coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
-from .exceptions import InputError
+from daec_viz.exceptions import InputError
+from daec_viz.io.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
 
 #: Network input (width, height) in px and heatmap (width, height) in heatmap px.
 INPUT_SIZE: tuple[int, int] = (192, 256)

@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .coco_eval import STAT_NAMES
-from .decoding import PATTERNS, decode, decode_daec_grid
-from .decoding.smoothing import gaussian_blur
-from .evaluation import NMS_THRESHOLD, RESCORE_THRESHOLD, score_predictions
-from .exceptions import InputError
-from .geometry import apply_affine
+from daec_viz.decoding import PATTERNS, decode, decode_daec_grid
+from daec_viz.decoding.smoothing import gaussian_blur
+from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.scoring import NMS_THRESHOLD, RESCORE_THRESHOLD, score_predictions
+from daec_viz.exceptions import InputError
+from daec_viz.geometry import apply_affine
 
 ProgressFn = Callable[[float, str], None]
 SWEEP_VERSION = 2  # bump whenever decoding or scoring of a sweep changes
@@ -132,7 +132,7 @@ def _cache_key(dataset: Any, configs: Sequence[SweepConfig], splits: Sequence[st
     """Key of a sweep's results: the data (content hash of the cache, annotations and the
     view's rows), the code (package and sweep versions, rescoring/NMS thresholds) and
     every parameter that changes a number."""
-    from . import __version__
+    from daec_viz import __version__
     payload = {"v": SWEEP_VERSION, "package": __version__, "data": dataset.content_hash,
                "engine": engine, "sigma": sigma, "blur": blur_kernel, "splits": list(splits),
                "rescore": RESCORE_THRESHOLD, "nms": NMS_THRESHOLD,
@@ -181,11 +181,11 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
 
     Each configuration is decoded exactly as :func:`daec_viz.decoding.decode` decodes it
     (same maps, same float32 conversion of float16 caches, same blur) and scored exactly
-    as :func:`daec_viz.evaluation.evaluate` scores it (see ``tests/test_sweep.py``).
+    as :func:`daec_viz.evaluation.scoring.evaluate` scores it (see ``tests/test_sweep.py``).
 
     Parameters
     ----------
-    dataset : a :class:`~daec_viz.datasets.Dataset`.
+    dataset : a :class:`~daec_viz.io.datasets.Dataset`.
     configs : default :func:`default_configs` for the cache's σ.
     splits : split names (default: the dataset's splits; ``["all"]`` when it has none;
         ``"all"`` always means every instance).

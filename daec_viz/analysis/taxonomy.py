@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import InputError
+from daec_viz.exceptions import InputError
 
 TAXONOMY: tuple[str, ...] = ("good", "jitter", "inversion", "swap", "miss")
 """Labels of :func:`classify_keypoints`, in code order 0..4 (-1 = not classified)."""
@@ -426,7 +426,7 @@ def corrected_keypoints(pred_img: np.ndarray, taxonomy: KeypointTaxonomy,
 class TaxonomyAP:
     """COCO stats of the original predictions and with each error type corrected.
 
-    ``stats[name]`` is the 10-stat dict of :func:`daec_viz.coco_eval.coco_keypoint_stats`
+    ``stats[name]`` is the 10-stat dict of :func:`daec_viz.evaluation.coco_eval.coco_keypoint_stats`
     for ``name`` in ``("original", "jitter", "inversion", "swap", "miss", "all")``.
     """
 
@@ -453,7 +453,8 @@ def taxonomy_ap(gt: Any, image_ids: np.ndarray, pred_img: np.ndarray,
 
     Parameters
     ----------
-    gt : COCO GT (path, dict or COCO object) for :func:`~daec_viz.coco_eval.coco_keypoint_stats`.
+    gt : COCO GT (path, dict or COCO object) for
+        :func:`~daec_viz.evaluation.coco_eval.coco_keypoint_stats`.
     image_ids : (N,) image of each detection.
     pred_img : (N, K, 2) image px.
     instance_scores : (N,) scores ranking the detections (kept unchanged by corrections).
@@ -471,7 +472,7 @@ def taxonomy_ap(gt: Any, image_ids: np.ndarray, pred_img: np.ndarray,
     -------
     TaxonomyAP with "original", each of :data:`ERROR_TYPES` alone and "all" four.
     """
-    from .coco_eval import coco_keypoint_stats, results_from_arrays
+    from daec_viz.evaluation.coco_eval import coco_keypoint_stats, results_from_arrays
 
     n = np.asarray(pred_img).shape[0]
     sel = np.arange(n) if keep is None else np.asarray(keep, dtype=np.int64)

@@ -1,0 +1,1 @@
+"""Why decoders miss: error vectors, quadrants, bias, sub-pixel phase, error taxonomy."""

@@ -1,0 +1,1 @@
+"""Scoring decoders: predictions in image px, COCO stats, OKS, PCKh, Δ sweeps."""
