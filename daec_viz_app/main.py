@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, DecoderConfig
 from daec_viz.exceptions import DaecVizError
 from daec_viz_app import state
 from daec_viz_app.ui import guarded, simulated_badge
@@ -98,9 +99,10 @@ def _sidebar_dataset() -> None:
         sb.warning(f"Cannot open this dataset: {exc}")
         return
     ss.setdefault("sigma_for", None)
-    if ss["sigma_for"] != path:  # a new dataset: σ starts at the cache's σ
+    if ss["sigma_for"] != path:  # a new dataset opens at its own defaults, as the CLI does
         ss["sigma_for"] = path
-        ss["sigma"] = float(ds.meta.sigma)
+        default = DecoderConfig("daec").resolved(sigma=float(ds.meta.sigma))
+        ss["sigma"], ss["delta"] = default.sigma, default.delta[0]
     sb.caption(f"{Path(path).name}: {len(ds)} people, {len(ds.image_ids)} images, "
                f"{ds.num_keypoints} joints, maps {ds.meta.heatmap_size[0]}×"
                f"{ds.meta.heatmap_size[1]}, σ = {ds.meta.sigma:g}, model "
@@ -121,7 +123,7 @@ def _sidebar_controls() -> None:
                       "bottom-right bias).")
     sb.slider("σ (window, heatmap px)", 0.5, 5.0, step=0.5, key="sigma",
               help="DAEC window half-width int(3σ+1); defaults to the cache's σ.")
-    sb.toggle("Smoothing (Gaussian blur 11 first)", key="smooth",
+    sb.toggle(f"Smoothing (Gaussian blur {DEFAULT_BLUR_KERNEL} first)", key="smooth",
               help="Blur every map before standard, shifting and DAEC (DARK always "
                    "uses its own blur).")
     t = st.session_state.get("last_render_s")

@@ -21,14 +21,15 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, METHODS, DecoderConfig
+from daec_viz.evaluation.predict import Predictions, predict
+from daec_viz.evaluation.splits import report_split, split_indices
 from daec_viz.exceptions import DaecVizError, InputError
 from daec_viz.io.datasets import Dataset, load_dataset
 
 #: Heatmaps are held in memory (as float32) when they fit in this many MB (else streamed
 #: from disk).
 IN_MEMORY_MB = 768
-#: Blur kernel of the "smoothing" control (OpenCV Gaussian, the paper's 11).
-BLUR_KERNEL = 11
 METHOD_LABELS = {"standard": "Standard", "shifting": "Shifting", "dark": "DARK",
                  "daec": "DAEC"}
 ENV_DATASET = "DAEC_VIZ_DATASET"
@@ -45,8 +46,14 @@ class Controls:
     sigma: float
     smooth: bool
 
-    def daec_options(self) -> dict[str, Any]:
-        return {"sigma": self.sigma, "delta": self.delta, "pattern": self.pattern}
+    def config(self, method: str) -> DecoderConfig:
+        """The :class:`DecoderConfig` of ``method`` under these controls: DAEC reads every
+        control; standard and shifting only the smoothing; DARK none (it always blurs
+        with its own kernel, as published). The config drops what a method does not read,
+        so the baselines' cache entries are shared across Δ/pattern/σ."""
+        kernel = DEFAULT_BLUR_KERNEL if (self.smooth and method != "dark") else None
+        return DecoderConfig(method, sigma=self.sigma, delta=self.delta,
+                             pattern=self.pattern, blur_kernel=kernel)
 
     def label(self) -> str:
         s = ", smoothed" if self.smooth else ""
@@ -109,7 +116,7 @@ def heatmaps(path: str, key: tuple) -> np.ndarray | None:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Smoothing the heatmaps…")
-def blurred(path: str, key: tuple, kernel: int = BLUR_KERNEL) -> np.ndarray | None:
+def blurred(path: str, key: tuple, kernel: int = DEFAULT_BLUR_KERNEL) -> np.ndarray | None:
     """All heatmaps blurred with the smoothing kernel (float32), or None if too large."""
     from daec_viz.decoding import gaussian_blur
     hm = heatmaps(path, key)
@@ -121,84 +128,48 @@ def blurred(path: str, key: tuple, kernel: int = BLUR_KERNEL) -> np.ndarray | No
     return out
 
 
-def _key_of(method: str, ctl: Controls) -> tuple[str, float, float, str, bool]:
-    """The cache-key part of a decoder: DAEC uses every control; standard and shifting
-    only the smoothing; DARK none (it always blurs with its own kernel, as published)."""
-    if method == "daec":
-        return method, ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth
-    return method, 0.0, 0.0, "", ctl.smooth and method != "dark"
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """Predictions of one decoder on every instance: coords_hm / coords_img (N, K, 2),
-    maxvals (N, K), valid (N, K)."""
-
-    coords_hm: np.ndarray
-    coords_img: np.ndarray
-    maxvals: np.ndarray
-    valid: np.ndarray
-
-
 # 16 entries: the 3 baselines × smoothing and the last ~10 DAEC settings (each entry is
 # ~0.7 KB per instance, so a COCO-sized detection set stays well under 1 GB)
 @st.cache_resource(max_entries=16, show_spinner=False)
-def decoded(path: str, key: tuple, method: str, sigma: float, delta: float, pattern: str,
-            smooth: bool) -> Decoded:
-    """Decode every instance with ``method`` (DAEC options ignored by the others;
-    ``smooth`` = blur the maps first; DARK always applies its own blur)."""
-    from daec_viz.decoding import decode
+def decoded(path: str, key: tuple, config_json: str) -> Predictions:
+    """:func:`daec_viz.evaluation.predict.predict` of every instance with the config
+    ``config_json`` (:meth:`DecoderConfig.to_json`, the cache key), reusing the maps held
+    in memory (raw and blurred) when they fit, else streaming them from disk."""
     ds = load(path, key)
-    opts: dict[str, Any] = ({"sigma": sigma, "delta": delta, "pattern": pattern}
-                            if method == "daec" else {})
-    blur = smooth and method != "dark"
-    hm = blurred(path, key) if blur else heatmaps(path, key)
-    if hm is not None:
-        r = decode(hm, method, **opts)
-        coords, maxv, valid = r.coords, r.scores, r.valid
-    else:  # too large for memory: stream from disk, blurring each slice
-        if blur:
-            opts["blur_kernel"] = BLUR_KERNEL
-        n, k = len(ds), ds.num_keypoints
-        coords, maxv, valid = np.zeros((n, k, 2)), np.zeros((n, k)), np.zeros((n, k), bool)
-        for rows, chunk in ds.iter_slices(batch=512):
-            r = decode(chunk, method, **opts)
-            coords[rows], maxv[rows], valid[rows] = r.coords, r.scores, r.valid
-    return Decoded(coords, ds.to_image(coords), maxv, valid)
+    cfg = DecoderConfig.from_json(config_json)
+    hm = heatmaps(path, key)
+    if hm is None:
+        return predict(ds, cfg)
+    pre = {}
+    if cfg.smooth and cfg.method != "dark" and cfg.blur_kernel == DEFAULT_BLUR_KERNEL:
+        pre[DEFAULT_BLUR_KERNEL] = blurred(path, key)
+    return predict(ds, cfg, maps=hm, blurred=pre)
 
 
 def decoded_all(path: str, key: tuple, ctl: Controls,
-                methods: tuple[str, ...] = ("standard", "shifting", "dark", "daec")
-                ) -> dict[str, Decoded]:
-    """:func:`decoded` of every method with the app-wide controls (cached per method;
-    the baselines do not depend on Δ/pattern/σ so their cache entries are shared)."""
-    out = {}
-    for m in methods:
-        out[m] = decoded(path, key, *_key_of(m, ctl))
-    return out
+                methods: tuple[str, ...] = METHODS) -> dict[str, Predictions]:
+    """:func:`decoded` of every method under the app-wide controls (cached per config)."""
+    return {m: decoded(path, key, ctl.config(m).to_json()) for m in methods}
 
 
 def eval_split(ds: Dataset) -> str:
-    """The split the app reports: ``test`` when there is one, else ``all``."""
-    return "test" if "test" in ds.splits else "all"
+    """The split the app reports (:func:`daec_viz.evaluation.splits.report_split`)."""
+    return report_split(ds)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def stats(path: str, key: tuple, method: str, sigma: float, delta: float, pattern: str,
-          smooth: bool, split: str) -> dict[str, float]:
-    """The 10 COCO stats of one decoder on ``split`` (``all`` = every instance)."""
+def stats(path: str, key: tuple, config_json: str, split: str) -> dict[str, float]:
+    """The 10 COCO stats of one decoder config on ``split`` (``all`` = every instance)."""
     from daec_viz.evaluation.scoring import score_predictions
     ds = load(path, key)
-    d = decoded(path, key, *_key_of(method, Controls(delta, pattern, sigma, smooth)))
-    rows = None if split == "all" else np.flatnonzero(ds.instances["split"].to_numpy()
-                                                      == split)
+    d = decoded(path, key, config_json)
+    rows = None if split == "all" else split_indices(ds, split)
     return score_predictions(ds, d.coords_img, d.maxvals, rows=rows)
 
 
 def stats_all(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, dict[str, float]]:
     """:func:`stats` of the four decoders at the app-wide controls."""
-    return {m: stats(path, key, *_key_of(m, ctl), split)
-            for m in ("standard", "shifting", "dark", "daec")}
+    return {m: stats(path, key, ctl.config(m).to_json(), split) for m in METHODS}
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -225,7 +196,7 @@ def _errors_of(path: str, key: tuple, methods: tuple[str, ...], sigma: float, de
     opts: dict[str, Any] = {"daec": {"sigma": sigma, "delta": delta, "pattern": pattern}}
     if smooth:
         for m in ("standard", "shifting", "daec"):
-            opts.setdefault(m, {})["blur_kernel"] = BLUR_KERNEL
+            opts.setdefault(m, {})["blur_kernel"] = DEFAULT_BLUR_KERNEL
     # the page bootstraps its filtered errors itself: one replicate here is enough
     return analyse_errors(ds, methods=methods, decode_options=opts, n_boot=1,
                           taxonomy=False)

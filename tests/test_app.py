@@ -116,7 +116,7 @@ def test_in_memory_and_streamed_decoding_agree(dataset, monkeypatch, smooth):
     key = state.dataset_key(path)
     ds = state.load(path, key)
     ref = decode(ds.heatmaps.read_rows(slice(0, len(ds))), "daec", sigma=2.0, delta=3.0,
-                 pattern="UR", blur_kernel=state.BLUR_KERNEL if smooth else None).coords
+                 pattern="UR", blur_kernel=11 if smooth else None).coords
     caches = (state.heatmaps, state.blurred, state.decoded)
     out = []
     try:
@@ -124,7 +124,8 @@ def test_in_memory_and_streamed_decoding_agree(dataset, monkeypatch, smooth):
             monkeypatch.setattr(state, "IN_MEMORY_MB", budget)
             for f in caches:
                 f.clear()
-            d = state.decoded(path, key, "daec", 2.0, 3.0, "UR", smooth)
+            cfg = state.Controls(3.0, "UR", 2.0, smooth).config("daec")
+            d = state.decoded(path, key, cfg.to_json())
             out.append(d.coords_hm)
             np.testing.assert_allclose(d.coords_img, ds.to_image(d.coords_hm))
         assert state.heatmaps(path, key) is None  # budget 0: streamed

@@ -29,7 +29,21 @@ def test_evaluate_json_matches_library(folder, capsys):
     out = json.loads(capsys.readouterr().out)
     expected = evaluate(load_dataset(folder), "daec", delta=3.0, pattern="BR")
     assert out["stats"] == pytest.approx(expected, abs=1e-12)
-    assert out["options"] == {"pattern": "BR", "delta": 3.0}
+    ds = load_dataset(folder)
+    # the resolved configuration: σ from the cache, every option DAEC reads
+    assert out["config"] == {"method": "daec", "sigma": float(ds.meta.sigma), "delta": 3.0,
+                             "pattern": "BR", "blur_kernel": None}
+
+
+def test_evaluate_json_records_the_default_delta(folder, capsys):
+    assert main(["evaluate", str(folder), "--method", "daec", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    sigma = float(load_dataset(folder).meta.sigma)
+    assert out["config"]["delta"] == float(int(sigma + 2))  # the paper's default Δ
+    assert out["config"]["sigma"] == sigma
+    assert main(["evaluate", str(folder), "--method", "dark", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"] == {"method": "dark",
+                                                              "blur_kernel": 11}
 
 
 def test_evaluate_one_split(folder, capsys):

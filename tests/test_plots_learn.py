@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from daec_viz.decoding.daec import daec_window
 from daec_viz.plots.learn import (
     delta_opt_figure,
     estimate_curve_figure,
     map_2d_figure,
     signal_noise_figure,
 )
-from daec_viz.plots.overlays import daec_window
 from daec_viz.synthetic.teaching import DeltaCurve, estimate_2d, illustrate_1d, illustrate_2d
 
 

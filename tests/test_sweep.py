@@ -12,7 +12,6 @@ from synthetic import make_dataset
 from daec_viz.evaluation import sweep as sweep_mod
 from daec_viz.evaluation.scoring import evaluate
 from daec_viz.evaluation.sweep import (
-    SweepConfig,
     choose_delta,
     compare_patterns,
     default_configs,
@@ -20,6 +19,7 @@ from daec_viz.evaluation.sweep import (
     learn_delta,
     parse_deltas,
     run_sweep,
+    sweep_config,
 )
 from daec_viz.exceptions import InputError
 from daec_viz.io.datasets import load_dataset
@@ -93,9 +93,10 @@ def test_sweep_rows_equal_direct_evaluation(sweeps):
 def test_smoothed_configs_equal_decoding_with_blur(tmp_path):
     ds = load_dataset(make_dataset(tmp_path / "s", n_images=20, jitter=0.5, noise=0.02,
                                    size=(20, 50)))
-    cfgs = [SweepConfig("daec", True, "BL", 2.5), SweepConfig("standard", True),
-            SweepConfig("dark", True)]
-    df = run_sweep(ds, cfgs, splits=["all"], blur_kernel=7, use_cache=False)
+    cfgs = [sweep_config("daec", True, "BL", 2.5, blur_kernel=7),
+            sweep_config("standard", True, blur_kernel=7),
+            sweep_config("dark", True, blur_kernel=7)]
+    df = run_sweep(ds, cfgs, splits=["all"], use_cache=False)
     assert df.AP.iloc[0] == pytest.approx(
         evaluate(ds, "daec", delta=2.5, pattern="BL", blur_kernel=7)["AP"], abs=1e-12)
     assert df.AP.iloc[1] == pytest.approx(evaluate(ds, "standard", blur_kernel=7)["AP"], abs=1e-12)
@@ -106,10 +107,10 @@ def test_results_are_cached_outside_the_dataset(tmp_path, monkeypatch):
     folder = make_dataset(tmp_path / "c", n_images=10, jitter=0.5, size=(20, 50))
     before = sorted(p.name for p in folder.iterdir())
     ds = load_dataset(folder)
-    cfgs = [SweepConfig("daec", False, "BR", 4.0), SweepConfig("dark", True)]
+    cfgs = [sweep_config("daec", False, "BR", 4.0), sweep_config("dark", True)]
     first = run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("sweep-*.csv"))) == 1
-    monkeypatch.setattr(sweep_mod, "decode", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(sweep_mod, "predict_many", lambda *a, **k: pytest.fail("recomputed"))
     second = run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
     pd.testing.assert_frame_equal(first, second, check_dtype=False)
     assert sorted(p.name for p in folder.iterdir()) == before
@@ -145,15 +146,15 @@ def test_memory_groups_give_the_same_table(tmp_path):
 def test_cache_key_changes_with_every_input(tmp_path):
     folder = make_dataset(tmp_path / "k", n_images=10, jitter=0.5, size=(20, 50))
     ds = load_dataset(folder)
-    cfgs = [SweepConfig("daec", False, "BR", 4.0)]
-    args = dict(configs=cfgs, splits=["train", "test"], engine="hotcoco", sigma=2.0,
-                blur_kernel=11)
+    cfgs = [sweep_config("daec", False, "BR", 4.0)]
+    args = dict(configs=cfgs, splits=["train", "test"], engine="hotcoco")
     base = sweep_mod._cache_key(ds, **args)
     assert sweep_mod._cache_key(ds, **args) == base
-    for change in (dict(configs=[SweepConfig("daec", False, "BR", 4.5)]),
-                   dict(configs=[SweepConfig("daec", True, "BR", 4.0)]),
-                   dict(splits=["test"]), dict(engine="pycocotools"), dict(sigma=2.5),
-                   dict(blur_kernel=7)):
+    for change in (dict(configs=[sweep_config("daec", False, "BR", 4.5)]),
+                   dict(configs=[sweep_config("daec", True, "BR", 4.0)]),
+                   dict(configs=[sweep_config("daec", False, "BR", 4.0, sigma=2.5)]),
+                   dict(configs=[sweep_config("daec", True, "BR", 4.0, blur_kernel=7)]),
+                   dict(splits=["test"]), dict(engine="pycocotools")):
         assert sweep_mod._cache_key(ds, **{**args, **change}) != base, change
     assert sweep_mod._cache_key(ds.subset("test"), **args) != base  # other rows
     cache_file = ds.cache_path
@@ -166,7 +167,7 @@ def test_cache_never_inside_the_dataset_and_survives_corruption(tmp_path):
     folder = make_dataset(tmp_path / "d", n_images=10, jitter=0.5, size=(20, 50))
     before = sorted(p.name for p in folder.rglob("*"))
     ds = load_dataset(folder)
-    cfgs = [SweepConfig("daec", False, "BR", 4.0)]
+    cfgs = [sweep_config("daec", False, "BR", 4.0)]
     run_sweep(ds, cfgs, cache_dir=folder / "cache")
     assert sorted(p.name for p in folder.rglob("*")) == before
     cache = tmp_path / "cache"

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from daec_viz.decoding import METHODS, PATTERNS
+from daec_viz.decoding import METHODS, PATTERNS, DecoderConfig
 
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
@@ -46,20 +46,15 @@ def add_decode_options(p: argparse.ArgumentParser, method_required: bool = True)
                    help="shifting variant")
 
 
-def decode_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of ``decode`` selected on the command line."""
-    opts: dict[str, Any] = {}
-    if args.method == "daec":
-        opts["pattern"] = args.pattern
-        if args.delta is not None:
-            opts["delta"] = args.delta
-        if args.sigma is not None:
-            opts["sigma"] = args.sigma
-    if args.method == "shifting":
-        opts["variant"] = args.variant
-    if args.blur_kernel is not None:
-        opts["blur_kernel"] = args.blur_kernel
-    return opts
+def decoder_config(args: argparse.Namespace, method: str | None = None) -> DecoderConfig:
+    """The :class:`~daec_viz.decoding.DecoderConfig` chosen on the command line (not yet
+    resolved: σ and Δ default to the dataset's, see
+    :func:`daec_viz.evaluation.predict.resolve_config`)."""
+    return DecoderConfig(method or args.method, sigma=getattr(args, "sigma", None),
+                         delta=getattr(args, "delta", None),
+                         pattern=getattr(args, "pattern", "BR"),
+                         blur_kernel=getattr(args, "blur_kernel", None),
+                         variant=getattr(args, "variant", "sign"))
 
 
 class Progress:

@@ -8,7 +8,7 @@ from daec_viz.cli.common import (
     Progress,
     add_dataset_argument,
     add_decode_options,
-    decode_options,
+    decoder_config,
     open_dataset,
     print_stats,
 )
@@ -29,15 +29,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from daec_viz.evaluation.predict import resolve_config
     from daec_viz.evaluation.scoring import evaluate
 
     ds = open_dataset(args.dataset)
     if args.split:
         ds = ds.subset(args.split)
-    opts = decode_options(args)
+    config = resolve_config(ds, decoder_config(args))
     with Progress("decoding", disable=args.json) as bar:
-        stats = evaluate(ds, args.method, engine=args.engine, progress=bar, **opts)
-    print_stats(stats, args.json, {"dataset": str(ds.path), "method": args.method,
-                                   "options": opts, "split": args.split or "all",
+        stats = evaluate(ds, config, engine=args.engine, progress=bar)
+    print_stats(stats, args.json, {"dataset": str(ds.path), "method": config.method,
+                                   "config": config.to_dict(), "split": args.split or "all",
                                    "instances": len(ds)})
     return 0

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from daec_viz.cli.common import Progress, add_dataset_argument, open_dataset
-from daec_viz.decoding import PATTERNS
+from daec_viz.decoding import DEFAULT_BLUR_KERNEL, PATTERNS
 from daec_viz.evaluation.coco_eval import ENGINES
 from daec_viz.exceptions import InputError
 
@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="DAEC cut corners to sweep (default all four)")
     p.add_argument("--smooth", choices=("both", "off", "on"), default="both",
                    help="DAEC and baselines with and/or without Gaussian smoothing")
-    p.add_argument("--blur-kernel", type=int, default=11, help="smoothing kernel (odd)")
+    p.add_argument("--blur-kernel", type=int, default=DEFAULT_BLUR_KERNEL,
+                   help=f"smoothing kernel (odd, default {DEFAULT_BLUR_KERNEL})")
     p.add_argument("--engine", choices=ENGINES, default="hotcoco",
                    help="COCO evaluator: hotcoco (fast) or pycocotools (reference)")
     p.add_argument("--out", required=True, help="output table, .csv or .json")
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from daec_viz.evaluation.splits import learn_splits
     from daec_viz.evaluation.sweep import choose_delta, default_configs, parse_deltas, run_sweep
 
     out = Path(args.out)
@@ -43,23 +45,28 @@ def run(args: argparse.Namespace) -> int:
     sigma = float(ds.meta.sigma)
     deltas = None if args.deltas is None else parse_deltas(args.deltas, sigma)
     smooth = {"both": (False, True), "off": (False,), "on": (True,)}[args.smooth]
-    configs = default_configs(sigma, deltas, args.patterns, smooth)
+    configs = default_configs(sigma, deltas, args.patterns, smooth,
+                              blur_kernel=args.blur_kernel)
+    try:
+        train, test, in_sample = learn_splits(ds)
+    except InputError:  # other split names: learn and report on every instance
+        train, test, in_sample = "all", "all", True
     with Progress("sweep", disable=args.json) as bar:
-        df = run_sweep(ds, configs, engine=args.engine, blur_kernel=args.blur_kernel,
+        df = run_sweep(ds, configs, splits=sorted({train, test}), engine=args.engine,
                        progress=bar, use_cache=not args.no_cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".csv":
         df.to_csv(out, index=False)
     else:
         out.write_text(df.to_json(orient="records", indent=1))
-    splits = ds.splits
-    train, test = ("train", "test") if {"train", "test"} <= set(splits) else ("all", "all")
-    train = train if train in set(df["split"]) else df["split"].iloc[0]
-    test = test if test in set(df["split"]) else train
     choices = [choose_delta(df, p, s, train=train, test=test).to_dict()
                for s in smooth for p in args.patterns]
     if args.json:
-        print(json.dumps({"out": str(out), "rows": len(df), "learned": choices}, indent=2))
+        print(json.dumps({"out": str(out), "rows": len(df), "dataset": str(ds.path),
+                          "sigma": sigma, "blur_kernel": args.blur_kernel,
+                          "train": train, "test": test, "in_sample": in_sample,
+                          "configs": [c.to_dict() for c in configs],
+                          "learned": choices}, indent=2))
         return 0
     print(f"wrote {len(df)} rows to {out}")
     print(f"Δ_opt learned on {train!r}, AP on {test!r}:")

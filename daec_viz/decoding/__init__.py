@@ -31,29 +31,39 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from daec_viz.decoding.argmax import shifting_kernel, shifting_second_max_kernel, standard_kernel
-from daec_viz.decoding.daec import PATTERNS, default_delta, half_width, run_daec, run_daec_grid
+from daec_viz.decoding.argmax import (
+    shifting_kernel,
+    shifting_second_max_kernel,
+    standard_kernel,
+)
+from daec_viz.decoding.config import (
+    DEFAULT_BLUR_KERNEL,
+    METHODS,
+    PATTERNS,
+    SHIFTING_VARIANTS,
+    DecoderConfig,
+    default_delta,
+)
+from daec_viz.decoding.daec import half_width, run_daec, run_daec_grid
 from daec_viz.decoding.dark import run_dark
-from daec_viz.decoding.smoothing import check_kernel_size, gaussian_blur, opencv_gaussian_kernel
+from daec_viz.decoding.smoothing import gaussian_blur, opencv_gaussian_kernel
 from daec_viz.exceptions import InputError
 
-METHODS: tuple[str, ...] = ("standard", "shifting", "dark", "daec")
-SHIFTING_VARIANTS: tuple[str, ...] = ("sign", "second_max")
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 # Instances converted at a time when the input must be converted or blurred first; keeps
 # memory bounded (a float32 chunk of 256 x 17 x 64 x 48 is 53 MB).
 CHUNK = 256
 
 __all__ = [
-    "METHODS", "PATTERNS", "SHIFTING_VARIANTS", "DecodeResult", "decode", "gaussian_blur",
-    "opencv_gaussian_kernel", "half_width", "default_delta", "decode_daec_grid",
+    "METHODS", "PATTERNS", "SHIFTING_VARIANTS", "DecodeResult", "DecoderConfig", "decode",
+    "gaussian_blur", "opencv_gaussian_kernel", "half_width", "default_delta",
+    "decode_daec_grid", "DEFAULT_BLUR_KERNEL",
 ]
 
 
@@ -69,15 +79,23 @@ class DecodeResult:
     valid : (N, K) bool, False where the map's maximum is <= 0 or a value is not finite.
         Invalid maps get the integer position of their largest finite value (0, 0 if
         none), never NaN.
-    method : the decoder's name.
-    options : the resolved options (sigma, delta, pattern, blur_kernel, variant).
+    config : the resolved :class:`DecoderConfig` that produced them.
     """
 
     coords: np.ndarray
     scores: np.ndarray
     valid: np.ndarray
-    method: str
-    options: dict[str, Any] = field(default_factory=dict)
+    config: DecoderConfig
+
+    @property
+    def method(self) -> str:
+        return self.config.method
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The resolved options the decoder read (sigma, delta, pattern, blur_kernel,
+        variant: those that apply)."""
+        return self.config.options()
 
 
 def _as_maps(heatmaps: Any) -> np.ndarray:
@@ -95,74 +113,44 @@ def _as_maps(heatmaps: Any) -> np.ndarray:
     return hm
 
 
-def _resolve_delta(delta: float | Sequence[float] | None, sigma: float) -> tuple[float, float]:
-    if delta is None:
-        d = float(default_delta(sigma))
-        return d, d
-    if np.ndim(delta) == 0:
-        d = float(delta)  # type: ignore[arg-type]
-        pair = (d, d)
-    else:
-        vals = [float(v) for v in delta]  # type: ignore[union-attr]
-        if len(vals) != 2:
-            raise InputError(f"expected a number or a pair (dx, dy), got {delta!r}",
-                             field="delta")
-        pair = (vals[0], vals[1])
-    if not all(math.isfinite(v) for v in pair):
-        raise InputError(f"expected finite values, got {delta!r}", field="delta")
-    return pair
-
-
-def decode(heatmaps: np.ndarray, method: str = "standard", *, sigma: float = 2.0,
-           delta: float | Sequence[float] | None = None, pattern: str = "BR",
-           blur_kernel: int | None = None, variant: str = "sign") -> DecodeResult:
+def decode(heatmaps: np.ndarray, config: DecoderConfig | str | None = None, *,
+           method: str | None = None, **options: Any) -> DecodeResult:
     """Decode keypoint heatmaps into coordinates.
+
+    ``decode(hm, config)`` with a :class:`DecoderConfig`, or ``decode(hm, "daec",
+    delta=3)`` / ``decode(hm, method="daec", delta=3)`` with the same options as keyword
+    arguments: both build the same config and give identical results.
 
     Parameters
     ----------
     heatmaps : (N, K, H, W) or (K, H, W) float16/float32/float64 array; not copied to
         float64 (float16 is converted to float32 in chunks of ``CHUNK`` instances).
-    method : one of :data:`METHODS`.
-    sigma : ``daec`` only: the training Gaussian's σ in heatmap px (window half-width
-        ``int(3σ + 1)``, default Δ ``int(σ + 2)``).
-    delta : ``daec`` only: the cut Δ in heatmap px; a number, or a pair (Δx, Δy);
-        fractional and negative values allowed.
-    pattern : ``daec`` only: the cut corner, one of ``"BR"``, ``"UR"``, ``"BL"``, ``"UL"``.
-    blur_kernel : odd Gaussian kernel size (OpenCV's kernel, zero padding, rescaled to
-        the original maximum). ``dark`` always blurs (default 11; the argmax is taken on
-        the raw map as in DarkPose). For the other methods, if given, the maps are blurred
-        first and decoded as if the network had output them.
-    variant : ``shifting`` only: ``"sign"`` (HRNet/Simple Baselines quarter-pixel step
-        toward the higher neighbour on each axis) or ``"second_max"`` (0.25 px toward the
-        second-highest pixel).
+    config : a :class:`DecoderConfig`, or a method name (one of :data:`METHODS`); default
+        ``"standard"``.
+    options : the config's options (see :class:`DecoderConfig`): ``sigma`` (DAEC window
+        σ, heatmap px, default 2), ``delta`` (DAEC cut, number or (Δx, Δy), default
+        ``int(σ + 2)``), ``pattern`` (``BR``/``UR``/``BL``/``UL``), ``blur_kernel``
+        (odd OpenCV Gaussian kernel: DARK's own blur, default 11, its argmax taken on the
+        raw map as in DarkPose; for the other decoders, if given, the maps are blurred
+        first and decoded as if the network had output them), ``variant`` (shifting:
+        ``"sign"`` or ``"second_max"``). Options a decoder does not read are ignored.
 
     Returns
     -------
-    DecodeResult with coords (N, K, 2) heatmap px, scores (N, K), valid (N, K).
+    DecodeResult with coords (N, K, 2) heatmap px, scores (N, K), valid (N, K) and the
+    resolved config.
     """
-    if method not in METHODS:
-        raise InputError(f"expected one of {METHODS}, got {method!r}", field="method")
+    if method is not None:
+        if config is not None:
+            raise InputError("give the method once (positionally or as method=)",
+                             field="method")
+        config = method
+    cfg = DecoderConfig.of("standard" if config is None else config, **options).resolved()
     hm = _as_maps(heatmaps)
     n, k, h, w = hm.shape
-    options: dict[str, Any] = {}
-    if method == "daec":
-        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-            raise InputError(f"expected a positive number, got {sigma!r}", field="sigma")
-        if pattern not in PATTERNS:
-            raise InputError(f"expected one of {PATTERNS}, got {pattern!r}", field="pattern")
-        dpair = _resolve_delta(delta, sigma)
-        options.update(sigma=float(sigma), delta=dpair, pattern=pattern)
-    if method == "shifting":
-        if variant not in SHIFTING_VARIANTS:
-            raise InputError(f"expected one of {SHIFTING_VARIANTS}, got {variant!r}",
-                             field="variant")
-        options["variant"] = variant
-    if method == "dark":
-        blur = check_kernel_size(11 if blur_kernel is None else blur_kernel)
-        options["blur_kernel"] = blur
-    else:
-        blur = None if blur_kernel is None else check_kernel_size(blur_kernel)
-        options["blur_kernel"] = blur
+    m = cfg.method
+    # DARK blurs inside its kernel (locally, exactly); the others decode blurred maps
+    pre_blur = cfg.blur_kernel if (cfg.smooth and m != "dark") else None
 
     coords = np.empty((n * k, 2), dtype=np.float64)
     scores = np.empty(n * k, dtype=np.float64)
@@ -170,18 +158,18 @@ def decode(heatmaps: np.ndarray, method: str = "standard", *, sigma: float = 2.0
 
     def run(maps: np.ndarray, sl: slice) -> None:
         c, s, v = coords[sl], scores[sl], valid[sl]
-        if method == "standard":
+        if m == "standard":
             standard_kernel(maps, c, s, v)
-        elif method == "shifting":
-            kern = shifting_kernel if variant == "sign" else shifting_second_max_kernel
+        elif m == "shifting":
+            kern = shifting_kernel if cfg.variant == "sign" else shifting_second_max_kernel
             kern(maps, c, s, v)
-        elif method == "dark":
-            run_dark(maps, c, s, v, blur_kernel=blur)  # type: ignore[arg-type]
+        elif m == "dark":
+            run_dark(maps, c, s, v, blur_kernel=cfg.blur_kernel)  # type: ignore[arg-type]
         else:
-            run_daec(maps, c, s, v, sigma=sigma, delta=dpair, pattern=pattern)
+            run_daec(maps, c, s, v, sigma=cfg.sigma, delta=cfg.delta,  # type: ignore[arg-type]
+                     pattern=cfg.pattern)  # type: ignore[arg-type]
 
-    prepare = hm.dtype == np.float16 or (blur is not None and method != "dark")
-    if not prepare:
+    if hm.dtype != np.float16 and pre_blur is None:
         maps = np.ascontiguousarray(hm).reshape(n * k, h, w)
         if n * k:
             run(maps, slice(0, n * k))
@@ -189,13 +177,13 @@ def decode(heatmaps: np.ndarray, method: str = "standard", *, sigma: float = 2.0
         for start in range(0, n, CHUNK):
             stop = min(n, start + CHUNK)
             chunk = hm[start:stop].astype(np.float32 if hm.dtype == np.float16 else hm.dtype)
-            if blur is not None and method != "dark":
+            if pre_blur is not None:
                 with np.errstate(invalid="ignore", over="ignore"):
-                    chunk = gaussian_blur(chunk, blur)
+                    chunk = gaussian_blur(chunk, pre_blur)
             run(np.ascontiguousarray(chunk).reshape(-1, h, w), slice(start * k, stop * k))
 
     return DecodeResult(coords.reshape(n, k, 2), scores.reshape(n, k), valid.reshape(n, k),
-                        method, options)
+                        cfg)
 
 
 def decode_daec_grid(heatmaps: np.ndarray, *, sigma: float = 2.0,
@@ -215,15 +203,14 @@ def decode_daec_grid(heatmaps: np.ndarray, *, sigma: float = 2.0,
     """
     hm = _as_maps(heatmaps)
     n, k, h, w = hm.shape
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise InputError(f"expected a positive number, got {sigma!r}", field="sigma")
     pats = [patterns] * len(deltas) if isinstance(patterns, str) else list(patterns)
     if len(pats) != len(deltas):
         raise InputError(f"expected {len(deltas)} patterns, got {len(pats)}", field="patterns")
-    for p in pats:
-        if p not in PATTERNS:
-            raise InputError(f"expected one of {PATTERNS}, got {p!r}", field="patterns")
-    pairs = [_resolve_delta(d, sigma) for d in deltas]
+    # every (Δ, pattern) validated exactly as a single DAEC config is
+    cfgs = [DecoderConfig("daec", sigma=sigma, delta=d, pattern=p)
+            for d, p in zip(deltas, pats, strict=True)]
+    sigma = cfgs[0].sigma if cfgs else DecoderConfig("daec", sigma=sigma).sigma
+    pairs = [c.delta for c in cfgs]
     coords = np.empty((len(pairs), n * k, 2))
     scores = np.empty(n * k)
     valid = np.empty(n * k, dtype=np.bool_)

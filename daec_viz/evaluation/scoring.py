@@ -1,87 +1,31 @@
-"""Decode a whole dataset and score it: predictions in image px, COCO stats.
+"""Score a dataset's predictions: the 10 COCO keypoint stats of a decoder configuration.
 
-This is the glue between a :class:`~daec_viz.io.datasets.Dataset` (streamed in slices), the
-decoders and the COCO evaluator (:mod:`daec_viz.evaluation.coco_eval`). Instance scores follow the
-usual top-down rescoring (HRNet / Simple Baselines): detection score × mean of the
-keypoint maxima above 0.2 (0 when none is). OKS-NMS (threshold 0.9) is applied for
-detector boxes only: caches of GT boxes (every ``ann_id`` set) have one box per person
-and nothing to suppress.
+The glue between :func:`~daec_viz.evaluation.predict.predict` (the one path from
+heatmaps to image-px keypoints) and the COCO evaluator
+(:mod:`daec_viz.evaluation.coco_eval`). Instance scores follow the usual top-down
+rescoring (HRNet / Simple Baselines): detection score × mean of the keypoint maxima
+above 0.2 (0 when none is). OKS-NMS (threshold 0.9) is applied for detector boxes only:
+caches of GT boxes (every ``ann_id`` set) have one box per person and nothing to
+suppress.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from daec_viz.decoding import decode
+from daec_viz.decoding import DecoderConfig
 from daec_viz.evaluation.coco_eval import (
     coco_keypoint_stats,
     instance_scores,
     oks_nms,
     results_from_arrays,
 )
+from daec_viz.evaluation.predict import RESCORE_THRESHOLD, ProgressFn, predict
 
-ProgressFn = Callable[[float, str], None]
-RESCORE_THRESHOLD = 0.2
+#: OKS threshold of the NMS applied to detector boxes (HRNet's 0.9).
 NMS_THRESHOLD = 0.9
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """Decoded keypoints of every instance of a dataset (view).
-
-    Attributes
-    ----------
-    coords_hm : (n, K, 2) float64, heatmap px.
-    coords_img : (n, K, 2) float64, image px.
-    maxvals : (n, K) float64 heatmap maxima (0 for invalid maps).
-    valid : (n, K) bool.
-    scores : (n,) instance scores (detection score × mean keypoint maxima above 0.2).
-    image_ids : (n,) int64.
-    """
-
-    coords_hm: np.ndarray
-    coords_img: np.ndarray
-    maxvals: np.ndarray
-    valid: np.ndarray
-    scores: np.ndarray
-    image_ids: np.ndarray
-
-
-def predict(dataset: Any, method: str, *, batch: int = 512,
-            progress: ProgressFn | None = None, **decode_options: Any) -> Predictions:
-    """Decode every instance of ``dataset`` (streamed in slices of ``batch``).
-
-    Parameters
-    ----------
-    dataset : a :class:`~daec_viz.io.datasets.Dataset` (or a subset view).
-    method : one of :data:`daec_viz.decoding.METHODS`.
-    decode_options : passed to :func:`daec_viz.decoding.decode` (sigma, delta, pattern,
-        blur_kernel, variant). For ``daec``, ``sigma`` defaults to the cache's σ.
-    progress : called as ``progress(fraction_done, label)`` after each slice.
-
-    Returns
-    -------
-    :class:`Predictions` (heatmap px and image px coordinates, maxima, instance scores).
-    """
-    if method == "daec":
-        decode_options.setdefault("sigma", float(dataset.meta.sigma))
-    n, k = len(dataset), dataset.num_keypoints
-    coords = np.zeros((n, k, 2))
-    maxvals = np.zeros((n, k))
-    valid = np.zeros((n, k), dtype=bool)
-    for rows, hm in dataset.iter_slices(batch=batch):
-        r = decode(hm, method, **decode_options)
-        coords[rows], maxvals[rows], valid[rows] = r.coords, r.scores, r.valid
-        if progress is not None:
-            progress(float(rows[-1] + 1) / max(n, 1), method)
-    inst = dataset.instances
-    scores = instance_scores(inst["score"].to_numpy(), maxvals, RESCORE_THRESHOLD)
-    return Predictions(coords, dataset.to_image(coords), maxvals, valid, scores,
-                       inst["image_id"].to_numpy().astype(np.int64))
 
 
 def uses_detected_boxes(dataset: Any) -> bool:
@@ -130,13 +74,15 @@ def score_predictions(dataset: Any, coords_img: np.ndarray, maxvals: np.ndarray,
                                sigmas=dataset.oks_sigmas)
 
 
-def evaluate(dataset: Any, method: str, engine: str = "hotcoco", *, nms: bool | None = None,
-             batch: int = 512, progress: ProgressFn | None = None,
-             **decode_options: Any) -> dict[str, float]:
+def evaluate(dataset: Any, config: DecoderConfig | str = "standard", engine: str = "hotcoco",
+             *, nms: bool | None = None, batch: int = 512, progress: ProgressFn | None = None,
+             **options: Any) -> dict[str, float]:
     """COCO keypoint stats (AP, AP50, AP75, APM, APL, AR, AR50, AR75, ARM, ARL) of a decoder.
 
-    Decodes every instance (streamed), maps the keypoints to image px with the dataset's
-    convention (or stored affines), rescores instances and runs the COCO evaluator.
+    Decodes every instance with :func:`~daec_viz.evaluation.predict.predict` (streamed;
+    ``config`` a :class:`~daec_viz.decoding.DecoderConfig` or a method name plus
+    ``options``), maps the keypoints to image px, rescores instances and runs the COCO
+    evaluator.
 
     Examples
     --------
@@ -144,5 +90,5 @@ def evaluate(dataset: Any, method: str, engine: str = "hotcoco", *, nms: bool | 
     >>> evaluate(load_dataset("data/demo"), "daec", delta=4)   # doctest: +SKIP
     {'AP': 0.83..., 'AP50': ..., ...}
     """
-    pred = predict(dataset, method, batch=batch, progress=progress, **decode_options)
+    pred = predict(dataset, config, batch=batch, progress=progress, **options)
     return score_predictions(dataset, pred.coords_img, pred.maxvals, engine=engine, nms=nms)

@@ -30,49 +30,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from daec_viz.decoding import PATTERNS, decode, decode_daec_grid
-from daec_viz.decoding.smoothing import gaussian_blur
+from daec_viz.decoding import DEFAULT_BLUR_KERNEL, PATTERNS, DecoderConfig
 from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.predict import predict_many, resolve_config
 from daec_viz.evaluation.scoring import NMS_THRESHOLD, RESCORE_THRESHOLD, score_predictions
+from daec_viz.evaluation.splits import learn_splits, split_indices
 from daec_viz.exceptions import InputError
-from daec_viz.geometry import apply_affine
 
 ProgressFn = Callable[[float, str], None]
-SWEEP_VERSION = 2  # bump whenever decoding or scoring of a sweep changes
-DEFAULT_BLUR = 11
+SWEEP_VERSION = 3  # bump whenever decoding or scoring of a sweep changes
 BASELINES: tuple[str, ...] = ("standard", "shifting", "dark")
-COLUMNS: tuple[str, ...] = ("method", "pattern", "smooth", "delta", "split") + STAT_NAMES
-
-
-@dataclass(frozen=True)
-class SweepConfig:
-    """One decoder configuration of a sweep.
-
-    ``pattern`` and ``delta`` apply to DAEC only (empty / NaN otherwise). ``smooth``
-    means the maps are blurred first with the sweep's kernel (for DARK: its own blur;
-    ``smooth=False`` is DARK's Taylor step on the raw map).
-    """
-
-    method: str
-    smooth: bool = False
-    pattern: str = ""
-    delta: float = math.nan
-
-    def decode_options(self, sigma: float, blur_kernel: int) -> dict[str, Any]:
-        """Keyword arguments of :func:`daec_viz.decoding.decode` for maps that are
-        already blurred when ``smooth`` is set (DARK blurs on its own)."""
-        if self.method == "dark":
-            return {"blur_kernel": blur_kernel if self.smooth else 1}
-        if self.method == "daec":
-            return {"sigma": sigma, "delta": self.delta, "pattern": self.pattern}
-        return {}
-
-    @property
-    def label(self) -> str:
-        s = " +smooth" if self.smooth else ""
-        if self.method == "daec":
-            return f"daec {self.pattern} Δ={self.delta:g}{s}"
-        return f"{self.method}{s}"
+#: One row per configuration and split: the config's method, pattern, smoothing and Δ
+#: (empty / NaN where they do not apply), the split, the 10 stats, and the resolved
+#: :class:`~daec_viz.decoding.DecoderConfig` as JSON.
+COLUMNS: tuple[str, ...] = (("method", "pattern", "smooth", "delta", "split") + STAT_NAMES
+                            + ("config",))
 
 
 def delta_grid(sigma: float = 2.0, start: float = -2.0, stop: float | None = None,
@@ -103,18 +75,37 @@ def parse_deltas(text: str, sigma: float = 2.0) -> np.ndarray:
     return delta_grid(sigma, nums[0], nums[1], nums[2] if len(nums) == 3 else 0.5)
 
 
+def sweep_config(method: str, smooth: bool = False, pattern: str = "BR",
+                 delta: float | None = None, sigma: float | None = None,
+                 blur_kernel: int = DEFAULT_BLUR_KERNEL) -> DecoderConfig:
+    """The :class:`~daec_viz.decoding.DecoderConfig` of one sweep row.
+
+    ``smooth`` blurs the maps first with ``blur_kernel``; DARK always blurs with its own
+    kernel, so for DARK ``smooth=False`` is its Taylor step on the raw map (kernel 1, the
+    paper's Table 4 ablation) and ``smooth=True`` is DARK as published.
+
+    >>> sweep_config("dark").label, sweep_config("daec", True, "UL", 3).label
+    ('dark (raw map)', 'daec UL Δ=3 +smooth')
+    """
+    kernel = blur_kernel if smooth else (1 if method == "dark" else None)
+    return DecoderConfig(method, sigma=sigma, delta=delta, pattern=pattern,
+                         blur_kernel=kernel)
+
+
 def default_configs(sigma: float = 2.0, deltas: Sequence[float] | None = None,
                     patterns: Sequence[str] = PATTERNS,
                     smooth: Sequence[bool] = (False, True),
-                    baselines: Sequence[str] = BASELINES) -> list[SweepConfig]:
-    """The default sweep: DAEC over ``deltas`` × ``patterns`` × ``smooth``, plus baselines."""
+                    baselines: Sequence[str] = BASELINES,
+                    blur_kernel: int = DEFAULT_BLUR_KERNEL) -> list[DecoderConfig]:
+    """The default sweep: DAEC over ``deltas`` (default :func:`delta_grid`) × ``patterns``
+    × ``smooth``, plus each baseline with and without smoothing (:func:`sweep_config`)."""
     grid = delta_grid(sigma) if deltas is None else np.asarray(deltas, dtype=np.float64)
     bad = [p for p in patterns if p not in PATTERNS]
     if bad:
         raise InputError(f"unknown pattern(s) {bad}; expected {PATTERNS}", field="patterns")
-    configs = [SweepConfig(m, s) for m in baselines for s in smooth]
-    configs += [SweepConfig("daec", s, p, float(d)) for s in smooth for p in patterns
-                for d in grid]
+    configs = [sweep_config(m, s, blur_kernel=blur_kernel) for m in baselines for s in smooth]
+    configs += [sweep_config("daec", s, p, float(d), sigma, blur_kernel) for s in smooth
+                for p in patterns for d in grid]
     return configs
 
 
@@ -127,21 +118,21 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "daec-viz"
 
 
-def _cache_key(dataset: Any, configs: Sequence[SweepConfig], splits: Sequence[str],
-               engine: str, sigma: float, blur_kernel: int) -> str:
+def _cache_key(dataset: Any, configs: Sequence[DecoderConfig], splits: Sequence[str],
+               engine: str) -> str:
     """Key of a sweep's results: the data (content hash of the cache, annotations and the
     view's rows), the code (package and sweep versions, rescoring/NMS thresholds) and
     every parameter that changes a number."""
     from daec_viz import __version__
     payload = {"v": SWEEP_VERSION, "package": __version__, "data": dataset.content_hash,
-               "engine": engine, "sigma": sigma, "blur": blur_kernel, "splits": list(splits),
+               "engine": engine, "splits": list(splits),
                "rescore": RESCORE_THRESHOLD, "nms": NMS_THRESHOLD,
-               "configs": [asdict(c) for c in configs]}
+               "configs": [c.to_dict() for c in configs]}
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
-def _decode_groups(configs: Sequence[SweepConfig], n: int, k: int,
+def _decode_groups(configs: Sequence[DecoderConfig], n: int, k: int,
                    memory_mb: float) -> list[list[int]]:
     """Consecutive groups of configuration indices whose decoded keypoints fit in
     ``memory_mb`` (float64 x, y per configuration, plus at most one maxval array)."""
@@ -171,26 +162,28 @@ def _read_cached(path: Path) -> pd.DataFrame | None:
     return df
 
 
-def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
+def run_sweep(dataset: Any, configs: Sequence[DecoderConfig] | None = None, *,
               splits: Sequence[str] | None = None, engine: str = "hotcoco",
-              sigma: float | None = None, blur_kernel: int = DEFAULT_BLUR,
+              sigma: float | None = None, blur_kernel: int = DEFAULT_BLUR_KERNEL,
               batch: int = 512, memory_mb: float = 512.0,
               progress: ProgressFn | None = None,
               cache_dir: str | Path | None = None, use_cache: bool = True) -> pd.DataFrame:
     """Score every configuration on every split.
 
-    Each configuration is decoded exactly as :func:`daec_viz.decoding.decode` decodes it
-    (same maps, same float32 conversion of float16 caches, same blur) and scored exactly
-    as :func:`daec_viz.evaluation.scoring.evaluate` scores it (see ``tests/test_sweep.py``).
+    Each configuration is decoded by :func:`~daec_viz.evaluation.predict.predict_many`
+    (the same keypoints as :func:`~daec_viz.evaluation.predict.predict`) and scored
+    exactly as :func:`~daec_viz.evaluation.scoring.evaluate` scores it (see
+    ``tests/test_sweep.py``).
 
     Parameters
     ----------
     dataset : a :class:`~daec_viz.io.datasets.Dataset`.
-    configs : default :func:`default_configs` for the cache's σ.
+    configs : :class:`~daec_viz.decoding.DecoderConfig` values (resolved with the
+        dataset's σ); default :func:`default_configs` for ``sigma`` and ``blur_kernel``.
     splits : split names (default: the dataset's splits; ``["all"]`` when it has none;
         ``"all"`` always means every instance).
-    sigma : σ of the DAEC window (default: the cache's σ).
-    blur_kernel : the smoothing kernel (OpenCV Gaussian, odd).
+    sigma : σ of the default grid's DAEC window (default: the cache's σ).
+    blur_kernel : the default grid's smoothing kernel (OpenCV Gaussian, odd).
     memory_mb : bound on the decoded keypoints held at once (the cache is re-read, and
         re-blurred, once per group of configurations that fits).
     progress : ``progress(fraction, label)``.
@@ -200,15 +193,18 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
 
     Returns
     -------
-    DataFrame with columns method, pattern, smooth, delta, split and the 10 COCO stats,
-    one row per configuration and split, in the order of ``configs`` then ``splits``.
+    DataFrame with the :data:`COLUMNS` (method, pattern, smooth, delta, split, the 10
+    COCO stats, config as JSON), one row per configuration and split, in the order of
+    ``configs`` then ``splits``.
     """
     sigma = float(dataset.meta.sigma if sigma is None else sigma)
-    configs = list(default_configs(sigma) if configs is None else configs)
-    splits = list(dataset.splits if splits is None else splits)
+    configs = list(default_configs(sigma, blur_kernel=blur_kernel) if configs is None
+                   else configs)
     if not configs:
         raise InputError("expected at least one configuration", field="configs")
-    key = _cache_key(dataset, configs, splits, engine, sigma, blur_kernel)
+    configs = [resolve_config(dataset, c) for c in configs]
+    splits = list(dataset.splits if splits is None else splits)
+    key = _cache_key(dataset, configs, splits, engine)
     cache_file = Path(cache_dir or default_cache_dir()) / f"sweep-{key}.csv"
     use_cache = use_cache and not _is_inside(cache_file, dataset.path)
     if use_cache and cache_file.is_file():
@@ -219,62 +215,26 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
             return df
 
     n, k = len(dataset), dataset.num_keypoints
-    split_rows = {s: (np.arange(n) if s == "all" and "all" not in dataset.splits
-                      else np.flatnonzero(dataset.instances["split"].to_numpy() == s))
-                  for s in splits}
-    for s, r in split_rows.items():
-        if r.size == 0:
-            raise InputError(f"split {s!r} has no instances; this dataset has "
-                             f"{dataset.splits}", field="splits")
-    affines = dataset.affines()
+    split_rows = {s: split_indices(dataset, s) for s in splits}
     groups = _decode_groups(configs, n, k, memory_mb)
-    n_steps = len(groups) * max(1, math.ceil(n / batch)) + len(configs) * len(splits)
+    n_steps = len(groups) + len(configs) * len(splits)  # one step per decode pass, per score
     step = 0
     records: list[dict[str, Any]] = []
     for group in groups:
-        cfgs = [configs[i] for i in group]
-        coords = np.zeros((len(cfgs), n, k, 2))
-        # keypoint maxima: DAEC configurations on the same maps (raw or smoothed) share one
-        source: list[Any] = [("daec", c.smooth) if c.method == "daec" else j
-                             for j, c in enumerate(cfgs)]
-        maxv = {s: np.zeros((n, k)) for s in dict.fromkeys(source)}
-        need_blur = any(c.smooth and c.method != "dark" for c in cfgs)
-        # DAEC configurations on the same maps (raw or smoothed) share one grid pass
-        daec_sets = {sm: [j for j, c in enumerate(cfgs) if c.method == "daec" and c.smooth == sm]
-                     for sm in (False, True)}
-        for rows, hm in dataset.iter_slices(batch=batch):
-            if hm.dtype == np.float16:  # what decode does, done once for every configuration
-                hm = hm.astype(np.float32)
-            blurred = None
-            if need_blur:  # once per slice for every smoothed configuration
-                with np.errstate(invalid="ignore", over="ignore"):
-                    blurred = gaussian_blur(hm, blur_kernel)
-            for sm, members in daec_sets.items():
-                if not members:
-                    continue
-                c_all, sc, _ = decode_daec_grid(blurred if sm else hm, sigma=sigma,
-                                                deltas=[cfgs[j].delta for j in members],
-                                                patterns=[cfgs[j].pattern for j in members])
-                for jj, j in enumerate(members):
-                    coords[j, rows] = c_all[jj]
-                maxv[("daec", sm)][rows] = sc
-            for j, c in enumerate(cfgs):
-                if c.method == "daec":
-                    continue
-                maps = blurred if (c.smooth and c.method != "dark") else hm
-                r = decode(maps, c.method, **c.decode_options(sigma, blur_kernel))
-                coords[j, rows] = r.coords
-                maxv[j][rows] = r.scores
-            step += 1
+        def decoding(fraction: float, label: str, _base: int = step) -> None:
             if progress is not None:
-                progress(step / n_steps, "decoding")
-        for j, c in enumerate(cfgs):
-            img = apply_affine(coords[j], affines)
+                progress((_base + fraction) / n_steps, label)
+
+        preds = predict_many(dataset, [configs[i] for i in group], batch=batch,
+                             progress=decoding)
+        step += 1
+        for pred in preds:
+            c = pred.config
             for s in splits:
-                stats = score_predictions(dataset, img, maxv[source[j]], engine=engine,
-                                          rows=split_rows[s])
-                records.append({"method": c.method, "pattern": c.pattern,
-                                "smooth": c.smooth, "delta": c.delta, "split": s, **stats})
+                stats = score_predictions(dataset, pred.coords_img, pred.maxvals,
+                                          engine=engine, rows=split_rows[s])
+                records.append({**row_fields(c), "split": s, **stats,
+                                "config": c.to_json()})
                 step += 1
                 if progress is not None:
                     progress(step / n_steps, c.label)
@@ -288,6 +248,14 @@ def run_sweep(dataset: Any, configs: Sequence[SweepConfig] | None = None, *,
         except OSError:  # a read-only home must not break a sweep
             pass
     return df
+
+
+def row_fields(config: DecoderConfig) -> dict[str, Any]:
+    """The method / pattern / smooth / delta columns of a sweep row for ``config`` (Δ is
+    Δx; a pair (Δx, Δy) with Δx != Δy is in the row's config JSON)."""
+    daec = config.method == "daec"
+    return {"method": config.method, "pattern": config.pattern if daec else "",
+            "smooth": config.smooth, "delta": config.delta[0] if daec else math.nan}
 
 
 @dataclass
@@ -397,13 +365,7 @@ def learn_delta(dataset: Any, pattern: str = "BR", smooth: bool = False, stat: s
     >>> choice.delta, round(choice.gains["dark"], 3)      # doctest: +SKIP
     (4.0, 0.02)
     """
-    have = dataset.splits
-    if set(have) == {"all"}:  # no splits: learn and report in sample
-        train = test = "all"
-    missing = [s for s in (train, test) if s not in have and s != "all"]
-    if missing:
-        raise InputError(f"split(s) {missing} not in this dataset (it has {have}); pass "
-                         f"train= and test=", field="split", path=dataset.path)
+    train, test, _ = learn_splits(dataset, train, test)
     if sweep is None:
         sweep_options.setdefault("splits", sorted({train, test}))
         sweep = run_sweep(dataset, **sweep_options)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from daec_viz.plots.overlays import daec_window
+from daec_viz.decoding.daec import daec_window
 from daec_viz.plots.style import METHOD_COLORS
 from daec_viz.synthetic.teaching import DeltaCurve, Illustration1D
 

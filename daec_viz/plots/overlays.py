@@ -21,79 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from daec_viz.decoding.daec import _CUT_HIGH, PATTERNS, axis_bounds, half_width
+from daec_viz.decoding.daec import daec_window
 from daec_viz.exceptions import InputError
 from daec_viz.plots.style import METHOD_COLORS, method_color
 
-__all__ = ["DaecWindow", "daec_window", "image_overlay", "heatmap_grid", "GridLayout",
+__all__ = ["image_overlay", "heatmap_grid", "GridLayout",
            "joint_zoom", "skeleton_xy", "viridis_lut"]
 
 #: Marker symbol of each decoder (GT and unknown names: circles), the same in every figure.
 _SYMBOLS = {"gt": "circle", "standard": "square", "shifting": "diamond",
             "dark": "triangle-up", "daec": "x"}
-
-
-# --------------------------------------------------------------------------- DAEC window
-
-@dataclass(frozen=True)
-class DaecWindow:
-    """DAEC's integral window around an argmax, as rectangles in heatmap px.
-
-    Edges are continuous coordinates (pixel ``i`` covers ``[i − ½, i + ½]``), clipped to
-    the map ``[−½, W − ½] × [−½, H − ½]``. ``full`` = the (6σ + 3)-wide window before
-    the cut; ``kept`` = what is integrated after cutting Δ off the ``pattern`` corner (a
-    fractional Δ keeps a fraction ``1 − frac(Δ)`` of the boundary pixel, drawn as that
-    fraction of its width). Each rectangle is ``(x0, x1, y0, y1)``.
-    """
-
-    argmax: tuple[int, int]
-    half_width: int
-    delta: tuple[float, float]
-    pattern: str
-    full: tuple[float, float, float, float]
-    kept: tuple[float, float, float, float]
-
-
-def _edges(c: int, e: int, d: float, cut_high: bool, size: int) -> tuple[float, float]:
-    lo, hi, _, weight = axis_bounds(c, e, d, cut_high)
-    if cut_high:
-        lo_e, hi_e = lo - 0.5, hi - 0.5 + weight
-    else:
-        lo_e, hi_e = lo + 0.5 - weight, hi + 0.5
-    return max(lo_e, -0.5), min(hi_e, size - 0.5)
-
-
-def daec_window(argmax: Sequence[int], sigma: float, delta: float | Sequence[float],
-                pattern: str, size: Sequence[int]) -> DaecWindow:
-    """The window of :mod:`daec_viz.decoding.daec` at integer ``argmax = (cx, cy)``.
-
-    Parameters
-    ----------
-    argmax : (cx, cy) integer heatmap px.
-    sigma : the window's σ (half-width ``int(3σ + 1)``).
-    delta : Δ (or (Δx, Δy)) heatmap px.
-    pattern : cut corner, ``BR``/``UR``/``BL``/``UL``.
-    size : (W, H) of the map.
-
-    Examples
-    --------
-    >>> w = daec_window((20, 30), 2.0, 4, "BR", (48, 64))
-    >>> w.full, w.kept
-    ((12.5, 27.5, 22.5, 37.5), (12.5, 23.5, 22.5, 33.5))
-    """
-    if pattern not in PATTERNS:
-        raise InputError(f"expected one of {PATTERNS}, got {pattern!r}", field="pattern")
-    dx, dy = (float(delta), float(delta)) if np.ndim(delta) == 0 else \
-        (float(delta[0]), float(delta[1]))  # type: ignore[index]
-    cx, cy = int(argmax[0]), int(argmax[1])
-    w, h = int(size[0]), int(size[1])
-    e = half_width(sigma)
-    cut_x, cut_y = _CUT_HIGH[pattern]
-    full = (max(cx - e - 0.5, -0.5), min(cx + e + 0.5, w - 0.5),
-            max(cy - e - 0.5, -0.5), min(cy + e + 0.5, h - 0.5))
-    kx = _edges(cx, e, dx, cut_x, w)
-    ky = _edges(cy, e, dy, cut_y, h)
-    return DaecWindow((cx, cy), e, (dx, dy), pattern, full, (*kx, *ky))
 
 
 # --------------------------------------------------------------------------- helpers

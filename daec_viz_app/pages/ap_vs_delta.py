@@ -50,8 +50,7 @@ def _render() -> None:
     if not cur.empty:
         cur_val = float(cur[stat].iloc[0])
     else:
-        cur_val = state.stats(path, key, "daec", ctl.sigma, ctl.delta, ctl.pattern,
-                              ctl.smooth, test)[stat]
+        cur_val = state.stats(path, key, ctl.config("daec").to_json(), test)[stat]
     dark_rows = df[(df["method"] == "dark") & df["smooth"].astype(bool)
                    & (df["split"] == test)]
     dark_val = float(dark_rows[stat].iloc[0]) if not dark_rows.empty else np.nan

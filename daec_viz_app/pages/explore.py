@@ -24,7 +24,7 @@ def _image(path: str, mtime_ns: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _instance_table(path: str, key: tuple, d: state.Decoded) -> dict[str, np.ndarray]:
+def _instance_table(path: str, key: tuple, d: state.Predictions) -> dict[str, np.ndarray]:
     """Per instance, for DAEC's predictions ``d``: ``oks`` (N,), ``err`` (N, K) heatmap px
     (NaN where unlabelled or outside the heatmap), ``vis`` (N, K) int and ``has_gt`` (N,)
     (False for detector boxes without an annotation of their own)."""
@@ -51,8 +51,8 @@ def _person_maps(path: str, key: tuple, rows: np.ndarray, smooth: bool) -> np.nd
         return np.asarray(full[rows], dtype=np.float32)
     maps = state.load(path, key).heatmaps.read_rows(rows).astype(np.float32)
     if smooth:
-        from daec_viz.decoding import gaussian_blur
-        maps = gaussian_blur(maps, state.BLUR_KERNEL)
+        from daec_viz.decoding import DEFAULT_BLUR_KERNEL, gaussian_blur
+        maps = gaussian_blur(maps, DEFAULT_BLUR_KERNEL)
     return maps
 
 
