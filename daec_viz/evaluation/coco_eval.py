@@ -385,8 +385,11 @@ def _stats_hotcoco(g: _GroundTruth, results: list, img_ids: list[int] | None,
     return np.asarray(ev.stats, dtype=np.float64)
 
 
-def _stats_pycocotools(g: _GroundTruth, results: list, img_ids: list[int] | None,
-                       sigmas: np.ndarray) -> np.ndarray:
+def pycocotools_evaluated(g: _GroundTruth, results: list, img_ids: list[int] | None,
+                          sigmas: np.ndarray) -> Any:
+    """pycocotools' ``COCOeval(gt, dt, "keypoints")`` after ``evaluate()`` (the per-image
+    matching, ``evalImgs``), silenced; ``g`` from :func:`load_gt`. The bootstrap
+    (:mod:`daec_viz.evaluation.bootstrap`) resamples its accumulation step."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
     coco_gt = g.engine_object("pycocotools")
@@ -405,6 +408,13 @@ def _stats_pycocotools(g: _GroundTruth, results: list, img_ids: list[int] | None
         if img_ids is not None:
             ev.params.imgIds = img_ids
         ev.evaluate()
+    return ev
+
+
+def _stats_pycocotools(g: _GroundTruth, results: list, img_ids: list[int] | None,
+                       sigmas: np.ndarray) -> np.ndarray:
+    ev = pycocotools_evaluated(g, results, img_ids, sigmas)
+    with contextlib.redirect_stdout(io.StringIO()):
         ev.accumulate()
         ev.summarize()
     return np.asarray(ev.stats, dtype=np.float64)

@@ -39,21 +39,25 @@ def box_areas(dataset: Any) -> np.ndarray:
     return (inst["scale_x"].to_numpy() * inst["scale_y"].to_numpy()) * 200.0 ** 2
 
 
-def score_predictions(dataset: Any, coords_img: np.ndarray, maxvals: np.ndarray,
-                      engine: str = "hotcoco", nms: bool | None = None,
-                      rows: np.ndarray | None = None) -> dict[str, float]:
-    """The 10 COCO keypoint stats of image-px predictions of ``dataset``'s instances.
+def submission(dataset: Any, coords_img: np.ndarray, maxvals: np.ndarray,
+               nms: bool | None = None, rows: np.ndarray | None = None
+               ) -> tuple[list[dict], list[int]]:
+    """What is submitted to COCOeval for predictions of ``dataset``'s instances.
+
+    Rescores the instances, applies OKS-NMS (``nms`` None = on exactly when detector
+    boxes are used) and builds the COCO keypoint results list.
 
     Parameters
     ----------
     coords_img : (n, K, 2) image px, one row per instance of ``dataset``.
     maxvals : (n, K) keypoint maxima (the keypoint scores and the rescoring input).
-    nms : OKS-NMS on or off; None = on exactly when detector boxes are used.
-    rows : evaluate only these rows (and only their images); default all.
+    rows : submit only these rows (and evaluate only their images); default all.
 
-    COCOeval runs on the images that hold at least one of the evaluated instances
-    (``dataset.image_ids`` for all rows): GT persons in images without any cached
-    instance are not counted.
+    Returns
+    -------
+    ``(results, img_ids)``: the result dicts, and the images COCOeval runs on: those
+    that hold at least one of the evaluated instances (``dataset.image_ids`` for all
+    rows), so GT persons in images without any cached instance are not counted.
     """
     inst = dataset.instances
     image_ids = inst["image_id"].to_numpy().astype(np.int64)
@@ -70,6 +74,15 @@ def score_predictions(dataset: Any, coords_img: np.ndarray, maxvals: np.ndarray,
     results = results_from_arrays(image_ids[kept], coords_img[kept], maxvals[kept],
                                   scores[kept], category_id=dataset.category_id)
     img_ids = np.unique(image_ids[sel]).tolist() if rows is not None else dataset.image_ids
+    return results, list(img_ids)
+
+
+def score_predictions(dataset: Any, coords_img: np.ndarray, maxvals: np.ndarray,
+                      engine: str = "hotcoco", nms: bool | None = None,
+                      rows: np.ndarray | None = None) -> dict[str, float]:
+    """The 10 COCO keypoint stats of image-px predictions of ``dataset``'s instances
+    (see :func:`submission` for ``coords_img``, ``maxvals``, ``nms`` and ``rows``)."""
+    results, img_ids = submission(dataset, coords_img, maxvals, nms=nms, rows=rows)
     return coco_keypoint_stats(dataset.coco, results, engine=engine, img_ids=img_ids,
                                sigmas=dataset.oks_sigmas)
 
