@@ -19,6 +19,8 @@ from daec_viz.exceptions import DaecVizError
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "info_cmd",
     "evaluate_cmd",
+    "compare_cmd",
+    "predict_cmd",
     "sweep_cmd",
     "errors_cmd",
     "coco_eval_cmd",

@@ -1,0 +1,294 @@
+"""Verdicts that say what the data says: DAEC against the best baseline, with intervals.
+
+:func:`compare` decodes a dataset with a DAEC configuration and every baseline (standard,
+shifting, DARK, each with and without smoothing), scores each on one split, bootstraps
+every stat over images (paired: the same draws for every decoder,
+:mod:`daec_viz.evaluation.bootstrap`), names the *best* baseline by AP, and calls the
+difference DAEC − best baseline:
+
+- ``better`` when the whole 95 % interval of the difference lies above 0,
+- ``worse`` when it lies below 0,
+- ``no detectable difference`` otherwise (with the number of persons and images, so the
+  reader sees how little data that may be).
+
+It also computes per-joint AP (COCO AP where OKS uses joint k alone: exactly pycocotools'
+COCOeval on ground truth whose other joints have visibility 0 and whose
+``num_keypoints`` is recounted) and collects the warnings a reader needs next to the
+numbers (:func:`data_warnings`).
+
+Examples
+--------
+>>> from daec_viz import load_dataset                       # doctest: +SKIP
+>>> from daec_viz.evaluation.compare import compare          # doctest: +SKIP
+>>> r = compare(load_dataset("my-run"), split="test")        # doctest: +SKIP
+>>> r.verdict.call, r.best_baseline                          # doctest: +SKIP
+('better', 'dark')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from daec_viz.decoding import DEFAULT_BLUR_KERNEL, DecoderConfig, half_width
+from daec_viz.evaluation.bootstrap import (
+    bootstrap_stats,
+    defined,
+    image_matches,
+    percentile_interval,
+)
+from daec_viz.evaluation.coco_eval import STAT_NAMES, coco_keypoint_stats
+from daec_viz.evaluation.predict import Predictions, predict_many, resolve_config
+from daec_viz.evaluation.scoring import submission
+from daec_viz.evaluation.splits import split_indices
+from daec_viz.exceptions import InputError
+
+__all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs",
+           "per_joint_ap", "data_warnings", "MIN_PERSONS", "CALLS"]
+
+CALLS: tuple[str, ...] = ("better", "worse", "no detectable difference")
+#: Below this many persons a warning says that intervals will be wide.
+MIN_PERSONS = 100
+ProgressFn = Callable[[float, str], None]
+
+
+def call_of(diff_ci: Sequence[float]) -> str:
+    """The verdict of a difference from its interval ``[lo, hi]``: ``better`` when
+    ``lo > 0``, ``worse`` when ``hi < 0``, else ``no detectable difference`` (also when
+    the interval is undefined).
+
+    >>> call_of([0.004, 0.02]), call_of([-0.03, -0.001]), call_of([-0.01, 0.02])
+    ('better', 'worse', 'no detectable difference')
+    """
+    lo, hi = float(diff_ci[0]), float(diff_ci[1])
+    if math.isfinite(lo) and lo > 0:
+        return "better"
+    if math.isfinite(hi) and hi < 0:
+        return "worse"
+    return "no detectable difference"
+
+
+def baseline_configs(blur_kernel: int = DEFAULT_BLUR_KERNEL) -> dict[str, DecoderConfig]:
+    """The baselines every verdict is held against: standard and shifting with and without
+    smoothing (``+smooth``: maps blurred with ``blur_kernel`` first), DARK as published
+    (``dark``: its own blur) and its Taylor step on the raw map (``dark-raw``)."""
+    return {"standard": DecoderConfig("standard"),
+            "standard+smooth": DecoderConfig("standard", blur_kernel=blur_kernel),
+            "shifting": DecoderConfig("shifting"),
+            "shifting+smooth": DecoderConfig("shifting", blur_kernel=blur_kernel),
+            "dark": DecoderConfig("dark", blur_kernel=blur_kernel),
+            "dark-raw": DecoderConfig("dark", blur_kernel=1)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """DAEC (``method``) minus the best baseline, on AP, with its interval and call."""
+
+    method: str
+    baseline: str
+    diff: float
+    diff_ci: tuple[float, float]
+    call: str
+    n_persons: int
+    n_images: int
+    ci: float
+
+    @property
+    def sentence(self) -> str:
+        """One honest line, e.g. ``DAEC vs dark+smooth: +0.012 AP [+0.004, +0.020],
+        better (542 persons, 300 images)``."""
+        lo, hi = self.diff_ci
+        what = {"better": "better", "worse": "worse",
+                "no detectable difference": "no detectable difference"}[self.call]
+        return (f"{self.method} vs {self.baseline}: {self.diff:+.4f} AP "
+                f"[{lo:+.4f}, {hi:+.4f}] ({self.ci:.0%} interval): {what} "
+                f"({self.n_persons} persons, {self.n_images} images)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "baseline": self.baseline, "diff": self.diff,
+                "diff_ci": list(self.diff_ci), "call": self.call,
+                "n_persons": self.n_persons, "n_images": self.n_images, "ci": self.ci}
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`.
+
+    Attributes
+    ----------
+    configs : name -> resolved config (``daec`` first, then the baselines).
+    stats : name -> the 10 COCO stats.
+    stats_ci : name -> stat -> [lo, hi] (NaN where undefined).
+    per_joint_ap : name -> joint name -> AP (joint alone); empty when not computed.
+    best_baseline : the baseline with the highest AP.
+    verdict : DAEC minus the best baseline.
+    warnings : what a reader must know next to these numbers.
+    """
+
+    split: str
+    n_persons: int
+    n_images: int
+    configs: dict[str, DecoderConfig]
+    stats: dict[str, dict[str, float]]
+    stats_ci: dict[str, dict[str, list[float]]]
+    per_joint_ap: dict[str, dict[str, float]]
+    best_baseline: str
+    verdict: Verdict
+    warnings: list[str] = field(default_factory=list)
+    n_boot: int = 1000
+    seed: int | None = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``daec-viz compare --json``."""
+        def num(v: float) -> float | None:
+            return None if not math.isfinite(v) else float(v)
+
+        methods = {}
+        for name, cfg in self.configs.items():
+            s = self.stats[name]
+            methods[name] = {"config": cfg.to_dict(), "AP": s["AP"],
+                             "AP_ci": [num(v) for v in self.stats_ci[name]["AP"]],
+                             "stats": s,
+                             "stats_ci": {k: [num(v) for v in ci]
+                                          for k, ci in self.stats_ci[name].items()},
+                             "per_joint_AP": self.per_joint_ap.get(name, {})}
+        return {"config": self.configs["daec"].to_dict(), "split": self.split,
+                "n_persons": self.n_persons, "n_images": self.n_images,
+                "n_boot": self.n_boot, "seed": self.seed, "methods": methods,
+                "best_baseline": self.best_baseline,
+                "verdict": {**self.verdict.to_dict(),
+                            "diff_ci": [num(v) for v in self.verdict.diff_ci]},
+                "warnings": list(self.warnings)}
+
+
+def _masked_gts(coco_dataset: dict, k: int) -> list[dict]:
+    """K copies of the GT dict, copy j keeping only joint j (others v = 0,
+    ``num_keypoints`` recounted): the per-joint AP definition."""
+    out = []
+    anns = coco_dataset["annotations"]
+    kp = np.array([a.get("keypoints", [0] * 3 * k) for a in anns], dtype=np.float64)
+    kp = kp.reshape(len(anns), k, 3) if len(anns) else np.zeros((0, k, 3))
+    for j in range(k):
+        new_anns = []
+        for i, a in enumerate(anns):
+            m = np.zeros((k, 3))
+            m[j] = kp[i, j]
+            if m[j, 2] <= 0:
+                m[j] = 0.0
+            new_anns.append({**a, "keypoints": m.ravel().tolist(),
+                             "num_keypoints": int(m[j, 2] > 0)})
+        out.append({**coco_dataset, "annotations": new_anns})
+    return out
+
+
+def per_joint_ap(dataset: Any, results: list[dict], img_ids: list[int],
+                 masked: list[dict] | None = None, engine: str = "hotcoco"
+                 ) -> dict[str, float]:
+    """joint name -> COCO AP where OKS uses that joint alone (see the module docstring;
+    -1 where no GT person has the joint labelled)."""
+    masked = _masked_gts(dataset.coco.dataset, dataset.num_keypoints) if masked is None \
+        else masked
+    return {name: coco_keypoint_stats(masked[j], results, engine=engine, img_ids=img_ids,
+                                      sigmas=dataset.oks_sigmas)["AP"]
+            for j, name in enumerate(dataset.keypoint_names)}
+
+
+def data_warnings(dataset: Any, preds: Mapping[str, Predictions], rows: np.ndarray,
+                  stats: Mapping[str, Mapping[str, float]], n_images: int) -> list[str]:
+    """Warnings a reader must see beside these numbers: few persons, invalid maps (they
+    count as misses), a DAEC window emptied by a large Δ, undefined stats (no non-crowd
+    GT), nothing submitted."""
+    out: list[str] = []
+    n = int(rows.size)
+    if n < MIN_PERSONS:
+        out.append(f"only {n} persons in {n_images} images: intervals are wide and small "
+                   f"differences cannot be detected")
+    any_pred = next(iter(preds.values()))
+    bad = ~any_pred.valid[rows]
+    if bad.any():
+        out.append(f"{int(bad.sum())} of {bad.size} maps are invalid (NaN/Inf or maximum "
+                   f"<= 0): their keypoints get score 0 and count as misses")
+    for name, p in preds.items():
+        c = p.config
+        if c.method == "daec" and max(c.delta) > 2 * half_width(c.sigma):
+            out.append(f"{name}: Δ = {max(c.delta):g} empties the DAEC window (half-width "
+                       f"{half_width(c.sigma)} at σ = {c.sigma:g}): it returns the argmax")
+    for name, s in stats.items():
+        if s["AP"] < 0:
+            out.append(f"{name}: AP is undefined (-1): no non-crowd ground truth person "
+                       f"in the evaluated images")
+            break
+    return out
+
+
+def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "all",
+            baselines: Mapping[str, DecoderConfig] | None = None, n_boot: int = 1000,
+            seed: int | None = 0, ci: float = 0.95, joints: bool = True,
+            progress: ProgressFn | None = None) -> Comparison:
+    """DAEC against every baseline on one split, with paired bootstrap intervals.
+
+    Parameters
+    ----------
+    dataset : a :class:`~daec_viz.io.datasets.Dataset`.
+    daec : the DAEC configuration (default: the dataset's σ and Δ = int(σ + 2)).
+    split : the split to score (``all`` = every instance).
+    baselines : name -> config (default :func:`baseline_configs`).
+    n_boot, seed, ci : the bootstrap (replicates, seed, interval level).
+    joints : also compute per-joint AP.
+    """
+    cfg = resolve_config(dataset, daec or DecoderConfig("daec"))
+    if cfg.method != "daec":
+        raise InputError(f"expected a DAEC configuration, got {cfg.method!r}", field="daec")
+    bases = dict(baseline_configs() if baselines is None else baselines)
+    if not bases:
+        raise InputError("expected at least one baseline", field="baselines")
+    names = ["daec", *bases]
+    rows = split_indices(dataset, split)
+
+    def report(f: float, label: str) -> None:
+        if progress is not None:
+            progress(f, label)
+
+    preds = dict(zip(names, predict_many(dataset, [cfg, *bases.values()],
+                                         progress=lambda f, lab: report(0.4 * f, lab)),
+                     strict=True))
+    matches, subs = [], {}
+    for i, name in enumerate(names):
+        p = preds[name]
+        res, img_ids = submission(dataset, p.coords_img, p.maxvals, rows=rows)
+        subs[name] = (res, img_ids)
+        matches.append(image_matches(dataset.coco, res, img_ids, dataset.oks_sigmas))
+        report(0.4 + 0.2 * (i + 1) / len(names), f"matching {name}")
+    point, reps = bootstrap_stats(matches, n_boot=n_boot, seed=seed)
+    report(0.7, "bootstrap")
+    reps = defined(reps)
+    lo_hi = percentile_interval(reps, ci)  # (C, 10, 2)
+    stats = {n: dict(zip(STAT_NAMES, map(float, point[i]), strict=True))
+             for i, n in enumerate(names)}
+    stats_ci = {n: {s: [float(v) for v in lo_hi[i, j]] for j, s in enumerate(STAT_NAMES)}
+                for i, n in enumerate(names)}
+    base_names = names[1:]
+    best = max(base_names, key=lambda n: (stats[n]["AP"], -base_names.index(n)))
+    ib = names.index(best)
+    diff_reps = reps[0, :, 0] - reps[ib, :, 0]
+    d_lo, d_hi = percentile_interval(diff_reps[:, None], ci)[0]
+    n_images = int(matches[0].img_ids.size)
+    verdict = Verdict("daec", best, stats["daec"]["AP"] - stats[best]["AP"],
+                      (float(d_lo), float(d_hi)), call_of((d_lo, d_hi)), int(rows.size),
+                      n_images, ci)
+    pj: dict[str, dict[str, float]] = {}
+    if joints:
+        masked = _masked_gts(dataset.coco.dataset, dataset.num_keypoints)
+        for i, name in enumerate(names):
+            pj[name] = per_joint_ap(dataset, *subs[name], masked=masked)
+            report(0.7 + 0.3 * (i + 1) / len(names), f"per-joint AP {name}")
+    warns = data_warnings(dataset, preds, rows, stats, n_images)
+    if not any(subs[n][0] for n in names):
+        warns.append("no predictions were submitted (empty results): every stat is 0")
+    report(1.0, "done")
+    return Comparison(split, int(rows.size), n_images, {n: preds[n].config for n in names},
+                      stats, stats_ci, pj, best, verdict, warns, n_boot, seed)

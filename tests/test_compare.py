@@ -1,0 +1,116 @@
+"""Verdicts, per-joint AP and the predict/compare commands against known answers."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from synthetic import make_dataset
+
+from daec_viz.cli import main
+from daec_viz.decoding import DecoderConfig
+from daec_viz.evaluation.coco_eval import coco_keypoint_stats
+from daec_viz.evaluation.compare import baseline_configs, call_of, compare, per_joint_ap
+from daec_viz.evaluation.predict import predict
+from daec_viz.evaluation.scoring import evaluate, submission
+from daec_viz.io.datasets import load_dataset
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    # a strong known bias toward the bottom-right: DAEC BR at Δ = 4 compensates it
+    return make_dataset(tmp_path_factory.mktemp("cmp") / "ds", n_images=60, jitter=0.6,
+                        noise=0.02, bias=(1.2, 1.2), size=(20, 50), seed=2)
+
+
+@pytest.fixture(scope="module")
+def ds(folder):
+    return load_dataset(folder)
+
+
+@pytest.mark.parametrize("ci,call", [((0.001, 0.03), "better"), ((-0.04, -1e-9), "worse"),
+                                     ((-0.01, 0.02), "no detectable difference"),
+                                     ((0.0, 0.02), "no detectable difference"),
+                                     ((float("nan"), float("nan")),
+                                      "no detectable difference")])
+def test_call_follows_the_interval(ci, call):
+    assert call_of(ci) == call
+
+
+def test_clear_win_clear_loss_and_a_tie(ds):
+    # win: DAEC BR Δ=4 against a BR bias of 1.2 heatmap px
+    win = compare(ds, DecoderConfig("daec", delta=4, pattern="BR"), n_boot=300, joints=False)
+    assert win.verdict.call == "better" and win.verdict.diff_ci[0] > 0
+    # loss: cutting the opposite corner doubles the bias
+    loss = compare(ds, DecoderConfig("daec", delta=4, pattern="UL"), n_boot=300,
+                   joints=False)
+    assert loss.verdict.call == "worse" and loss.verdict.diff_ci[1] < 0
+    # tie: DAEC held against a "baseline" that is the very same DAEC configuration
+    same = DecoderConfig("daec", delta=4, pattern="BR")
+    tie = compare(ds, same, baselines={"same daec": same}, n_boot=300, joints=False)
+    assert tie.verdict.diff == 0 and tie.verdict.call == "no detectable difference"
+    assert tie.best_baseline == "same daec"
+
+
+def test_best_baseline_is_the_highest_ap(ds):
+    r = compare(ds, n_boot=50, joints=False)
+    assert set(r.stats) == {"daec", *baseline_configs()}
+    best = max((n for n in r.stats if n != "daec"), key=lambda n: r.stats[n]["AP"])
+    assert r.best_baseline == best
+    assert r.verdict.diff == pytest.approx(r.stats["daec"]["AP"] - r.stats[best]["AP"])
+    for name, s in r.stats.items():  # the point stats are evaluate's
+        assert s["AP"] == pytest.approx(evaluate(ds, r.configs[name])["AP"], abs=1e-12)
+        lo, hi = r.stats_ci[name]["AP"]
+        assert lo <= s["AP"] <= hi
+    assert any("only" in w for w in r.warnings)  # 60 images < 100 persons
+
+
+def test_per_joint_ap_is_cocoeval_on_masked_ground_truth(ds):
+    p = predict(ds, "dark")
+    res, ids = submission(ds, p.coords_img, p.maxvals)
+    got = per_joint_ap(ds, res, ids)
+    gt = ds.coco.dataset
+    for j in (0, 9, 16):
+        masked = copy.deepcopy(gt)
+        for a in masked["annotations"]:
+            kp = np.asarray(a["keypoints"], dtype=float).reshape(-1, 3)
+            keep = kp[j].copy()
+            kp[:] = 0
+            if keep[2] > 0:
+                kp[j] = keep
+            a["keypoints"] = kp.ravel().tolist()
+            a["num_keypoints"] = int(keep[2] > 0)
+        ref = coco_keypoint_stats(masked, res, engine="pycocotools", img_ids=ids,
+                                  sigmas=ds.oks_sigmas)["AP"]
+        assert got[ds.keypoint_names[j]] == pytest.approx(ref, abs=1e-12)
+
+
+def test_predict_file_scores_like_evaluate_with_pycocotools(folder, tmp_path, capsys):
+    out = tmp_path / "res" / "daec.json"
+    assert main(["predict", str(folder), "--method", "daec", "--delta", "3", "--split",
+                 "test", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["config"]["delta"] == 3.0
+    ds = load_dataset(folder)
+    stats = coco_keypoint_stats(ds.coco, str(out), engine="pycocotools",
+                                img_ids=ds.subset("test").image_ids, sigmas=ds.oks_sigmas)
+    expected = evaluate(ds.subset("test"), "daec", delta=3)
+    assert stats == pytest.approx(expected, abs=1e-12)
+    assert not list(out.parent.glob("*.partial"))
+
+
+def test_compare_json_has_the_documented_fields(folder, capsys):
+    assert main(["compare", str(folder), "--bootstrap", "100", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {"config", "n_persons", "n_images", "methods", "best_baseline", "verdict",
+            "warnings"} <= set(d)
+    assert d["split"] == "test"  # the dataset has one
+    m = d["methods"]["daec"]
+    assert {"AP", "AP_ci", "per_joint_AP"} <= set(m) and len(m["per_joint_AP"]) == 17
+    assert d["verdict"]["call"] in ("better", "worse", "no detectable difference")
+    assert d["config"]["delta"] == 4.0  # int(σ + 2) for σ = 2
+    assert main(["compare", str(folder), "--bootstrap", "50", "--no-joints"]) == 0
+    text = capsys.readouterr().out
+    assert "verdict: DAEC" in text and "best baseline" in text
