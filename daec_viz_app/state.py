@@ -60,11 +60,17 @@ class Controls:
         return f"DAEC {self.pattern}, Δ = {self.delta:g}, σ = {self.sigma:g}{s}"
 
 
+def controls_of(ss: Any) -> Controls:
+    """The controls held in a session-state mapping ``ss``."""
+    return Controls(float(ss["delta"] if "delta" in ss else 4.0),
+                    str(ss["pattern"] if "pattern" in ss else "BR"),
+                    float(ss["sigma"] if "sigma" in ss else 2.0),
+                    bool(ss["smooth"] if "smooth" in ss else False))
+
+
 def controls() -> Controls:
     """The current app-wide controls (set by the sidebar of :mod:`daec_viz_app.main`)."""
-    ss = st.session_state
-    return Controls(float(ss.get("delta", 4.0)), str(ss.get("pattern", "BR")),
-                    float(ss.get("sigma", 2.0)), bool(ss.get("smooth", False)))
+    return controls_of(st.session_state)
 
 
 def request_delta(value: float) -> None:
@@ -170,6 +176,49 @@ def stats(path: str, key: tuple, config_json: str, split: str) -> dict[str, floa
 def stats_all(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, dict[str, float]]:
     """:func:`stats` of the four decoders at the app-wide controls."""
     return {m: stats(path, key, ctl.config(m).to_json(), split) for m in METHODS}
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def matches(path: str, key: tuple, config_json: str, split: str) -> Any:
+    """COCOeval's per-image matches of one config on ``split`` (the bootstrap's input;
+    cached so a Δ change recomputes DAEC's only)."""
+    from daec_viz.evaluation.bootstrap import image_matches
+    from daec_viz.evaluation.scoring import submission
+    ds = load(path, key)
+    d = decoded(path, key, config_json)
+    rows = None if split == "all" else split_indices(ds, split)
+    res, ids = submission(ds, d.coords_img, d.maxvals, rows=rows)
+    return image_matches(ds.coco, res, ids, ds.oks_sigmas)
+
+
+#: Bootstrap replicates of the app's verdicts (the CLI's default too).
+N_BOOT = 1000
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
+    """DAEC at the controls minus the best baseline (standard, shifting, DARK, with and
+    without smoothing) on AP, with its paired 95 % interval and call, plus the data
+    warnings: :class:`daec_viz.evaluation.compare.Verdict` as a dict with ``sentence``
+    and ``warnings``."""
+    from daec_viz.evaluation.compare import (
+        baseline_configs,
+        best_of,
+        data_warnings,
+        paired_verdict,
+    )
+    ds = load(path, key)
+    bases = {n: c.to_json() for n, c in baseline_configs().items()}
+    base_stats = {n: stats(path, key, j, split) for n, j in bases.items()}
+    best = best_of(base_stats)
+    daec = ctl.config("daec").to_json()
+    rows = np.arange(len(ds)) if split == "all" else split_indices(ds, split)
+    v = paired_verdict(matches(path, key, daec, split), matches(path, key, bases[best], split),
+                       "DAEC", best, int(rows.size), n_boot=N_BOOT)
+    preds = {"daec": decoded(path, key, daec)}
+    warns = data_warnings(ds, preds, rows, {"daec": stats(path, key, daec, split)},
+                          v.n_images)
+    return {**v.to_dict(), "sentence": v.sentence, "warnings": warns}
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

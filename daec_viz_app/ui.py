@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from daec_viz.exceptions import DaecVizError, InputError, ModelNotInstalledError
@@ -87,14 +88,31 @@ def page_header(title: str) -> tuple[Any, str, tuple, state.Controls]:
 
 
 def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
-    """The AP readout: ``st.metric`` "DAEC AP" at the current controls, and the
-    baselines' AP, on the dataset's test split (or all of it)."""
+    """The AP readout: "DAEC AP" at the current controls against the *best* baseline,
+    with the paired 95 % bootstrap interval of the difference and its call (a coloured
+    arrow only when the interval excludes 0), the baselines' AP, and the data warnings,
+    on the dataset's test split (or all of it)."""
     split = state.eval_split(ds)
     s = state.stats_all(path, key, ctl, split)
+    v = state.verdict(path, key, ctl, split)
+    lo, hi = v["diff_ci"]
+    known = v["call"] != "no detectable difference"
     cols = st.columns(4)
-    dark = s["dark"]["AP"]
     cols[0].metric("DAEC AP", f"{s['daec']['AP']:.4f}",
-                   delta=f"{s['daec']['AP'] - dark:+.4f} vs DARK",
-                   help=f"COCO AP on the {split!r} split at {ctl.label()}")
+                   delta=(f"{v['diff']:+.4f} [{lo:+.4f}, {hi:+.4f}] vs {v['baseline']}"
+                          if np.isfinite(lo) and np.isfinite(hi) else None),
+                   delta_color="normal" if known else "off",
+                   help=f"COCO AP on the {split!r} split at {ctl.label()}; the interval is "
+                        f"a paired bootstrap over images ({state.N_BOOT} replicates)")
     for c, m in zip(cols[1:], ("dark", "shifting", "standard"), strict=True):
         c.metric(f"{state.METHOD_LABELS[m]} AP", f"{s[m]['AP']:.4f}")
+    verdict_block(v)
+
+
+def verdict_block(v: dict[str, Any]) -> None:
+    """The verdict line of :func:`daec_viz_app.state.verdict` and its warnings."""
+    verdict_line = {"better": ":green[**better**]", "worse": ":red[**worse**]",
+                    "no detectable difference": "**no detectable difference**"}[v["call"]]
+    st.markdown(f"Verdict: {verdict_line}. {v['sentence']}")
+    for w in v["warnings"]:
+        st.warning(w, icon=":material/warning:")

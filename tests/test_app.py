@@ -134,3 +134,21 @@ def test_in_memory_and_streamed_decoding_agree(dataset, monkeypatch, smooth):
             f.clear()
     np.testing.assert_allclose(out[0], ref, atol=1e-4)
     np.testing.assert_allclose(out[1], ref, atol=1e-4)
+
+
+def test_headline_is_a_verdict_with_an_interval(app):
+    """The AP readout compares DAEC with the best baseline, gives the paired interval and
+    colours the arrow only when the interval excludes 0 (16 images: often a tie)."""
+    from daec_viz_app import state
+    md = [m.value for m in app.markdown if m.value.startswith("Verdict:")]
+    assert md, "no verdict line"
+    metric = next(m for m in app.metric if m.label == "DAEC AP")
+    v = state.verdict(str(app.session_state["dataset_path"]),
+                      state.dataset_key(app.session_state["dataset_path"]),
+                      state.controls_of(app.session_state), "test")
+    lo, hi = v["diff_ci"]
+    assert f"[{lo:+.4f}, {hi:+.4f}]" in metric.delta and v["baseline"] in metric.delta
+    from streamlit.proto.Metric_pb2 import Metric
+    assert (metric.proto.color == Metric.GRAY) == (lo <= 0 <= hi)  # no green/red arrow
+    assert v["call"] in md[0]
+    assert any("only" in w.value for w in app.warning)  # few persons: said next to it

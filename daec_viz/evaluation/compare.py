@@ -36,6 +36,7 @@ import numpy as np
 
 from daec_viz.decoding import DEFAULT_BLUR_KERNEL, DecoderConfig, half_width
 from daec_viz.evaluation.bootstrap import (
+    ImageMatches,
     bootstrap_stats,
     defined,
     image_matches,
@@ -47,7 +48,8 @@ from daec_viz.evaluation.scoring import submission
 from daec_viz.evaluation.splits import split_indices
 from daec_viz.exceptions import InputError
 
-__all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs",
+__all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs", "best_of",
+           "paired_verdict", "verdict_from_replicates",
            "per_joint_ap", "data_warnings", "MIN_PERSONS", "CALLS"]
 
 CALLS: tuple[str, ...] = ("better", "worse", "no detectable difference")
@@ -225,6 +227,34 @@ def data_warnings(dataset: Any, preds: Mapping[str, Predictions], rows: np.ndarr
     return out
 
 
+def best_of(stats: Mapping[str, Mapping[str, float]]) -> str:
+    """The name with the highest AP (the first one listed on a tie)."""
+    names = list(stats)
+    return max(names, key=lambda n: (stats[n]["AP"], -names.index(n)))
+
+
+def verdict_from_replicates(method: str, baseline: str, diff: float,
+                            diff_reps: np.ndarray, n_persons: int, n_images: int,
+                            ci: float = 0.95) -> Verdict:
+    """A :class:`Verdict` from the point difference and its paired bootstrap replicates
+    (B,) (NaN where a replicate is undefined)."""
+    lo, hi = percentile_interval(np.asarray(diff_reps, dtype=np.float64)[:, None], ci)[0]
+    return Verdict(method, baseline, float(diff), (float(lo), float(hi)),
+                   call_of((lo, hi)), n_persons, n_images, ci)
+
+
+def paired_verdict(a: ImageMatches, b: ImageMatches, name_a: str, name_b: str,
+                   n_persons: int, n_boot: int = 1000, seed: int | None = 0,
+                   ci: float = 0.95) -> Verdict:
+    """``name_a`` minus ``name_b`` on AP, from their per-image matches (paired bootstrap);
+    what the app recomputes when only one side changes."""
+    point, reps = bootstrap_stats([a, b], n_boot=n_boot, seed=seed)
+    reps = defined(reps)
+    return verdict_from_replicates(name_a, name_b, float(point[0, 0] - point[1, 0]),
+                                   reps[0, :, 0] - reps[1, :, 0], n_persons,
+                                   int(a.img_ids.size), ci)
+
+
 def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "all",
             baselines: Mapping[str, DecoderConfig] | None = None, n_boot: int = 1000,
             seed: int | None = 0, ci: float = 0.95, joints: bool = True,
@@ -272,14 +302,12 @@ def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "al
     stats_ci = {n: {s: [float(v) for v in lo_hi[i, j]] for j, s in enumerate(STAT_NAMES)}
                 for i, n in enumerate(names)}
     base_names = names[1:]
-    best = max(base_names, key=lambda n: (stats[n]["AP"], -base_names.index(n)))
+    best = best_of({n: stats[n] for n in base_names})
     ib = names.index(best)
-    diff_reps = reps[0, :, 0] - reps[ib, :, 0]
-    d_lo, d_hi = percentile_interval(diff_reps[:, None], ci)[0]
     n_images = int(matches[0].img_ids.size)
-    verdict = Verdict("daec", best, stats["daec"]["AP"] - stats[best]["AP"],
-                      (float(d_lo), float(d_hi)), call_of((d_lo, d_hi)), int(rows.size),
-                      n_images, ci)
+    verdict = verdict_from_replicates("daec", best, stats["daec"]["AP"] - stats[best]["AP"],
+                                      reps[0, :, 0] - reps[ib, :, 0], int(rows.size),
+                                      n_images, ci)
     pj: dict[str, dict[str, float]] = {}
     if joints:
         masked = _masked_gts(dataset.coco.dataset, dataset.num_keypoints)

@@ -9,10 +9,12 @@ import streamlit as st
 
 from daec_viz.decoding import PATTERNS
 from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.splits import learn_splits
 from daec_viz.evaluation.sweep import choose_delta
+from daec_viz.exceptions import DaecVizError
 from daec_viz.plots.sweep import delta_snippets, sweep_figure
 from daec_viz_app import state
-from daec_viz_app.ui import page_header, run_page
+from daec_viz_app.ui import page_header, run_page, verdict_block
 
 
 def _sweep(path: str, key: tuple, sigma: float):
@@ -30,8 +32,10 @@ def _render() -> None:
     ds, path, key, ctl = page_header("AP vs Δ")
     df = _sweep(path, key, ctl.sigma)
     splits = sorted(set(df["split"]))
-    has_tt = {"train", "test"} <= set(splits)
-    train, test = ("train", "test") if has_tt else (splits[0], splits[0])
+    try:
+        train, test, _ = learn_splits(ds)
+    except DaecVizError:  # other split names: learn and report on the first one
+        train = test = splits[0]
 
     c1, c2, c3, c4 = st.columns(4)
     stat = c1.selectbox("Statistic", STAT_NAMES, key="sw_stat")
@@ -51,19 +55,15 @@ def _render() -> None:
         cur_val = float(cur[stat].iloc[0])
     else:
         cur_val = state.stats(path, key, ctl.config("daec").to_json(), test)[stat]
-    dark_rows = df[(df["method"] == "dark") & df["smooth"].astype(bool)
-                   & (df["split"] == test)]
-    dark_val = float(dark_rows[stat].iloc[0]) if not dark_rows.empty else np.nan
     m = st.columns(4)
-    m[0].metric(f"DAEC {stat}", f"{cur_val:.4f}",
-                delta=f"{cur_val - dark_val:+.4f} vs DARK" if np.isfinite(dark_val) else None,
-                help=f"{test!r} split at {ctl.label()}")
+    m[0].metric(f"DAEC {stat}", f"{cur_val:.4f}", help=f"{test!r} split at {ctl.label()}")
     m[1].metric("Δ_opt (learned on " + train + ")", f"{choice.delta:g}")
     m[2].metric(f"{test} {stat} at Δ_opt", f"{choice.test_value:.4f}")
     m[3].metric(f"train {stat} at Δ_opt", f"{choice.train_value:.4f}")
+    verdict_block(state.verdict(path, key, ctl, test))
     if choice.in_sample:
-        st.caption("No train/test split: Δ_opt is learned and reported on the same data "
-                   "(the gain is optimistic).")
+        st.warning("No train/test split: Δ_opt is learned and reported on the same data "
+                   "(the gain is optimistic).", icon=":material/warning:")
 
     fig = sweep_figure(df, stat, split, patterns=patterns, smooth=smooth, choice=choice,
                        current_delta=ctl.delta)
