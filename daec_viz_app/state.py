@@ -221,6 +221,14 @@ def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
     return {**v.to_dict(), "sentence": v.sentence, "warnings": warns}
 
 
+@st.cache_resource(max_entries=16, show_spinner="Bootstrapping Δ_opt…")
+def delta_uncertainty(path: str, key: tuple, pattern: str, smooth: bool, sigma: float,
+                      split: str, deltas: tuple[float, ...]) -> Any:
+    """:func:`daec_viz.evaluation.delta_uncertainty.delta_uncertainty` of one curve."""
+    from daec_viz.evaluation.delta_uncertainty import delta_uncertainty as du
+    return du(load(path, key), pattern, smooth, list(deltas), split=split, n_boot=N_BOOT)
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def gt_table(path: str, key: tuple) -> dict[str, np.ndarray]:
     """Per instance: ``gt`` (N, K, 3) image px + visibility, ``gt_hm`` (N, K, 2) heatmap

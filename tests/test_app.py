@@ -152,3 +152,10 @@ def test_headline_is_a_verdict_with_an_interval(app):
     assert (metric.proto.color == Metric.GRAY) == (lo <= 0 <= hi)  # no green/red arrow
     assert v["call"] in md[0]
     assert any("only" in w.value for w in app.warning)  # few persons: said next to it
+
+
+def test_delta_opt_band_on_the_sweep_page(app):
+    app.switch_page("daec_viz_app/pages/ap_vs_delta.py").run()
+    app.toggle(key="sw_band").set_value(True).run()
+    _no_errors(app)
+    assert any("resamples" in c.value and "Δ_opt =" in c.value for c in app.caption)

@@ -85,3 +85,18 @@ def test_delta_snippets():
     assert "input_size=(288, 384), heatmap_size=(72, 96)" in big
     with pytest.raises(Exception, match="pattern"):
         delta_snippets(1, "XX")
+
+
+def test_uncertainty_band_and_wins():
+    from types import SimpleNamespace
+
+    df = _sweep()
+    u = SimpleNamespace(deltas=np.array([0.0, 2.0, 4.0]), ap=np.array([0.5, 0.6, 0.55]),
+                        band=np.array([[0.45, 0.55], [0.55, 0.65], [0.5, 0.6]]),
+                        wins=np.array([0.0, 0.7, 0.3]), ci=0.95, split="train", pattern="BR",
+                        smooth=False, n_boot=100)
+    fig = sweep_figure(df, "AP", "test", uncertainty=u)
+    band = next(t for t in fig.data if t.name.startswith("95 % band"))
+    assert list(band.y) == [0.55, 0.65, 0.6, 0.5, 0.55, 0.45]  # upper, then lower reversed
+    wins = next(t for t in fig.data if t.name == "Δ_opt wins")
+    assert "70%" in wins.text[1]

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="COCO evaluator: hotcoco (fast) or pycocotools (reference)")
     p.add_argument("--out", required=True, help="output table, .csv or .json")
     p.add_argument("--no-cache", action="store_true", help="recompute even if cached")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap replicates for how often each Δ wins on train "
+                        "(default 1000; 0 = skip: it re-matches every Δ once)")
     p.add_argument("--json", action="store_true", help="print the learned Δ as JSON")
     p.set_defaults(func=run)
 
@@ -61,6 +64,18 @@ def run(args: argparse.Namespace) -> int:
         out.write_text(df.to_json(orient="records", indent=1))
     choices = [choose_delta(df, p, s, train=train, test=test).to_dict()
                for s in smooth for p in args.patterns]
+    if args.bootstrap < 0:
+        raise InputError(f"expected --bootstrap >= 0, got {args.bootstrap}", field="--bootstrap")
+    if args.bootstrap:
+        from daec_viz.evaluation.delta_uncertainty import delta_uncertainty
+        grid = sorted(set(df.loc[df["method"] == "daec", "delta"].tolist()))
+        with Progress("Δ_opt bootstrap", disable=args.json) as bar:
+            for i, c in enumerate(choices):
+                u = delta_uncertainty(ds, c["pattern"], c["smooth"], grid, split=train,
+                                      n_boot=args.bootstrap, progress=lambda f, lab, i=i:
+                                      bar((i + f) / len(choices), lab))
+                c["uncertainty"] = u.to_dict()
+                c["uncertainty_line"] = u.line()
     if args.json:
         print(json.dumps({"out": str(out), "rows": len(df), "dataset": str(ds.path),
                           "sigma": sigma, "blur_kernel": args.blur_kernel,
@@ -75,4 +90,9 @@ def run(args: argparse.Namespace) -> int:
         sm = "smoothed" if c["smooth"] else "raw"
         print(f"  {c['pattern']} {sm:>8}: Δ_opt = {c['delta']:g}  AP {c['test_value']:.4f}"
               f"  (gain vs {gains})")
+        if "uncertainty_line" in c:
+            print(f"  {'':>11}  on resampled {train!r} images: {c['uncertainty_line']}")
+    if in_sample:
+        print("warning: no train/test split: Δ_opt is learned and reported on the same "
+              "data (the gain is optimistic)")
     return 0

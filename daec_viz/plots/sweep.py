@@ -42,6 +42,7 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
                  patterns: Sequence[str] = PATTERNS, smooth: Sequence[bool] = (False, True),
                  choice: Any = None, current_delta: float | None = None,
                  baselines: Sequence[str] = ("standard", "shifting", "dark"),
+                 uncertainty: Any = None,
                  title: str | None = None) -> go.Figure:
     """``stat`` against Δ: one line per pattern × smoothing, baselines as horizontal lines.
 
@@ -56,6 +57,9 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
         (trace ``"train <pattern>"``), Δ_opt marked on it (trace ``"Δ_opt"``) and labelled
         with the test value (annotation ``"Δ_opt"`` on a white box, above the curves).
     current_delta : a vertical line at the app-wide Δ.
+    uncertainty : a :class:`daec_viz.evaluation.delta_uncertainty.DeltaUncertainty`: its
+        95 % AP band is drawn around its curve (trace ``"band"``, filled), and the share of
+        resamples each Δ wins is in the hover text of trace ``"Δ_opt wins"``.
 
     Traces are named ``"<pattern>"`` or ``"<pattern> +smooth"`` (x = Δ, y = ``stat``); each
     baseline is a horizontal shape (name = method or ``"<method> +smooth"``) with a
@@ -115,6 +119,23 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
                            showarrow=True, arrowhead=0, ax=0, ay=-40,
                            bgcolor="rgba(255, 255, 255, 0.9)", bordercolor="#444",
                            borderwidth=1, font={"size": 12})
+    if uncertainty is not None:
+        u = uncertainty
+        x = np.asarray(u.deltas, float)
+        lo, hi = np.asarray(u.band, float)[:, 0], np.asarray(u.band, float)[:, 1]
+        name = f"{int(u.ci * 100)} % band, {u.split} {u.pattern}" + (
+            " +smooth" if u.smooth else "")
+        fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[hi, lo[::-1]], fill="toself",
+                                 mode="lines", line={"width": 0}, name=name,
+                                 fillcolor="rgba(120, 120, 120, 0.18)", hoverinfo="skip",
+                                 legendgroup="band"))
+        fig.add_trace(go.Scatter(
+            x=x, y=np.asarray(u.ap, float), mode="markers", name="Δ_opt wins",
+            marker={"size": 4 + 14 * np.sqrt(np.asarray(u.wins, float)), "color": "#444",
+                    "symbol": "circle-open"},
+            text=[f"Δ = {d:g}: Δ_opt in {w:.0%} of {u.n_boot} resamples"
+                  for d, w in zip(x, u.wins, strict=True)],
+            hovertemplate="%{text}<extra></extra>", legendgroup="band"))
     if current_delta is not None:
         fig.add_vline(x=float(current_delta), line={"color": "#444", "width": 1,
                                                     "dash": "dashdot"},

@@ -65,8 +65,18 @@ def _render() -> None:
         st.warning("No train/test split: Δ_opt is learned and reported on the same data "
                    "(the gain is optimistic).", icon=":material/warning:")
 
+    band = None
+    if st.toggle("Δ_opt uncertainty (paired bootstrap over the train images)", key="sw_band",
+                 help="Re-matches every Δ of the current pattern once (a few seconds), then "
+                      "resamples images: a 95 % AP band and how often each Δ wins."):
+        grid = tuple(sorted(set(choice.curve["delta"].tolist())))
+        band = state.delta_uncertainty(path, key, ctl.pattern, ctl.smooth, ctl.sigma, train,
+                                       grid)
+        st.caption(f"{ctl.pattern}{' +smooth' if ctl.smooth else ''}, {train!r} split: "
+                   f"{band.line()}. Bubbles on the train curve grow with the share of "
+                   "resamples each Δ wins.")
     fig = sweep_figure(df, stat, split, patterns=patterns, smooth=smooth, choice=choice,
-                       current_delta=ctl.delta)
+                       current_delta=ctl.delta, uncertainty=band if stat == "AP" else None)
     ev = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points",
                          config={"displaylogo": False})
     st.caption("Click a point of a curve to set the app-wide Δ. Solid: raw maps; dashed: "
