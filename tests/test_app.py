@@ -10,6 +10,9 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+# Streamlit/AppTest, whole demo sweeps or BlazePose runs: `pytest -m "not slow"` skips them
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PAGES = ["explore", "ap_vs_delta", "errors", "compare", "learn"]

@@ -239,6 +239,7 @@ def gt_run(tmp_path_factory):
 
 @needs_model
 @needs_data
+@pytest.mark.slow
 def test_infer_gt_boxes_reaches_the_published_ap(gt_run):
     from daec_viz.io.datasets import load_dataset
     out, summary = gt_run
@@ -270,6 +271,7 @@ def test_infer_gt_boxes_reaches_the_published_ap(gt_run):
 
 @needs_model
 @needs_data
+@pytest.mark.slow
 def test_grid_offset_from_flip_consistency():
     """Flip crops: a peak at heatmap i comes back at (255 - 2 o) / 4 - i; solve for o."""
     import json as _json
@@ -306,6 +308,7 @@ def test_grid_offset_from_flip_consistency():
 
 @needs_model
 @needs_data
+@pytest.mark.slow
 def test_infer_detector_boxes(tmp_path):
     out = tmp_path / "det"
     s = infer.run_inference(DATA / "images", DATA / "person_keypoints.json", out,
@@ -320,6 +323,7 @@ def test_infer_detector_boxes(tmp_path):
 
 @needs_model
 @needs_data
+@pytest.mark.slow
 def test_interrupted_run_resumes(tmp_path, gt_run):
     from daec_viz.io.datasets import load_dataset
     out = tmp_path / "resume"
@@ -360,6 +364,7 @@ def test_interrupted_run_resumes(tmp_path, gt_run):
 
 @needs_model
 @needs_data
+@pytest.mark.slow
 def test_cli_json(tmp_path, capsys):
     from daec_viz.cli import infer_cmd
     parser = argparse.ArgumentParser()
@@ -374,6 +379,7 @@ def test_cli_json(tmp_path, capsys):
 
 @needs_model
 @needs_data
+@pytest.mark.slow
 def test_app_opens_the_inferred_dataset(gt_run, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

@@ -9,6 +9,9 @@ from daec_viz.io.datasets import load_dataset
 from daec_viz.synthetic.demo import build_demo
 from daec_viz.synthetic.simulate import NetworkKnobs
 
+# Streamlit/AppTest, whole demo sweeps or BlazePose runs: `pytest -m "not slow"` skips them
+pytestmark = pytest.mark.slow
+
 DELTAS = [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8]
 
 
