@@ -36,6 +36,7 @@ from daec_viz.evaluation.predict import predict_many, resolve_config
 from daec_viz.evaluation.scoring import NMS_THRESHOLD, RESCORE_THRESHOLD, score_predictions
 from daec_viz.evaluation.splits import learn_splits, split_indices
 from daec_viz.exceptions import InputError
+from daec_viz.io.paths import cache_root
 
 ProgressFn = Callable[[float, str], None]
 SWEEP_VERSION = 3  # bump whenever decoding or scoring of a sweep changes
@@ -110,12 +111,9 @@ def default_configs(sigma: float = 2.0, deltas: Sequence[float] | None = None,
 
 
 def default_cache_dir() -> Path:
-    """Where sweep results are cached: ``$DAEC_VIZ_CACHE`` or ``~/.cache/daec-viz``."""
-    env = os.environ.get("DAEC_VIZ_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "daec-viz"
+    """Where sweep results are cached (:func:`daec_viz.io.paths.cache_root`:
+    ``$DAEC_VIZ_CACHE`` or ``~/.cache/daec-viz``)."""
+    return cache_root()
 
 
 def _cache_key(dataset: Any, configs: Sequence[DecoderConfig], splits: Sequence[str],
