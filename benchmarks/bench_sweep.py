@@ -33,9 +33,9 @@ from daec_viz.decoding.reference import REFERENCE_DECODERS
 from daec_viz.evaluation.coco_eval import coco_keypoint_stats, instance_scores, results_from_arrays
 from daec_viz.evaluation.sweep import SweepConfig, default_configs, run_sweep
 from daec_viz.geometry import box_to_center_scale, to_heatmap
-from daec_viz.io.cache import HeatmapWriter
 from daec_viz.io.coco_format import make_coco_annotations
 from daec_viz.io.datasets import load_dataset
+from daec_viz.io.writer import HeatmapWriter
 
 K, H, W = 17, 64, 48
 

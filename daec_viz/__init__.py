@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "box_to_center_scale": "daec_viz.geometry",
     "CONVENTIONS": "daec_viz.geometry",
     "decode_daec_grid": "daec_viz.decoding",
-    "HeatmapWriter": "daec_viz.io.cache",
+    "HeatmapWriter": "daec_viz.io.writer",
     "load_dataset": "daec_viz.io.datasets",
     "Dataset": "daec_viz.io.datasets",
     "evaluate": "daec_viz.evaluation.scoring",

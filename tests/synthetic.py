@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from daec_viz.geometry import box_to_center_scale, to_heatmap
-from daec_viz.io.cache import HeatmapWriter
 from daec_viz.io.coco_format import make_coco_annotations
+from daec_viz.io.writer import HeatmapWriter
 
 K, H, W = 17, 64, 48
 

@@ -13,17 +13,15 @@ import pytest
 
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import center_scale_to_box
-from daec_viz.io.cache import (
-    ATTRIBUTES,
-    FORMAT_NAME,
+from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
+from daec_viz.io.reader import (
     H5_CHUNK_CACHE_BYTES,
     H5_CHUNK_CACHE_SLOTS,
-    CacheMeta,
-    HeatmapWriter,
     LazyHeatmaps,
     open_cache,
 )
-from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
+from daec_viz.io.schema import ATTRIBUTES, FORMAT_NAME, CacheMeta
+from daec_viz.io.writer import HeatmapWriter
 
 K, H, W = 17, 8, 6
 

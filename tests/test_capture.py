@@ -11,8 +11,8 @@ import pytest
 
 from daec_viz.exceptions import InputError
 from daec_viz.geometry import to_image
-from daec_viz.io.cache import HeatmapWriter
 from daec_viz.io.coco_format import make_coco_annotations
+from daec_viz.io.writer import HeatmapWriter
 from daec_viz.realnet.capture import (
     TorchHeatmapCapture,
     add_mmpose_samples,

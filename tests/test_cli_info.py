@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from daec_viz import cli
-from daec_viz.io.cache import HeatmapWriter
 from daec_viz.io.coco_format import make_coco_annotations
+from daec_viz.io.writer import HeatmapWriter
 
 
 @pytest.fixture

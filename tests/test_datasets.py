@@ -16,7 +16,6 @@ from shared_data import COCO_MINI
 
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import box_to_center_scale, to_heatmap, to_image
-from daec_viz.io.cache import HeatmapWriter, _H5Source
 from daec_viz.io.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
@@ -25,6 +24,8 @@ from daec_viz.io.coco_format import (
     make_coco_annotations,
 )
 from daec_viz.io.datasets import INSTANCE_COLUMNS, Dataset, load_dataset, scan_nonfinite
+from daec_viz.io.reader import _H5Source
+from daec_viz.io.writer import HeatmapWriter
 
 H, W = 16, 12
 

@@ -435,8 +435,8 @@ def test_streaming_does_not_change_results(noise_free_demo):
 def test_detector_boxes_match_like_gt_boxes(tmp_path, noise_free_demo):
     """The same instances stored as detector boxes (ann_id = -1, plus a low-score
     duplicate far off) are matched back to their own annotations."""
-    from daec_viz.io.cache import HeatmapWriter
     from daec_viz.io.datasets import load_dataset
+    from daec_viz.io.writer import HeatmapWriter
 
     ds = noise_free_demo
     folder = tmp_path / "det"

@@ -6,7 +6,7 @@ A dataset folder holds
   pycocotools). One category carries ``keypoints`` (and ``skeleton``, 1-based); its OKS
   sigmas are COCO's for the 17 COCO joints, otherwise the category's ``sigmas`` field
   (K numbers).
-- ``heatmaps.h5`` or ``heatmaps.npz``: the heatmap cache (schema: :mod:`daec_viz.io.cache`).
+- ``heatmaps.h5`` or ``heatmaps.npz``: the heatmap cache (schema: :mod:`daec_viz.io.schema`).
 - ``images/`` (optional): the images, by the ``file_name`` of the annotations. Only
   overlays need them.
 
@@ -39,13 +39,14 @@ from pycocotools.coco import COCO
 
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import apply_affine, heatmap_to_image_affine
-from daec_viz.io.cache import CacheMeta, HeatmapCache, LazyHeatmaps, open_cache
 from daec_viz.io.coco_format import (
     COCO_KEYPOINT_NAMES,
     COCO_OKS_SIGMAS,
     COCO_SKELETON,
     flip_pairs_from_names,
 )
+from daec_viz.io.reader import HeatmapCache, LazyHeatmaps, open_cache
+from daec_viz.io.schema import CacheMeta
 
 ANNOTATIONS_FILE = "annotations.json"
 IMAGES_DIR = "images"
@@ -237,7 +238,7 @@ class Dataset:
     Attributes
     ----------
     path : the dataset folder.
-    meta : :class:`~daec_viz.io.cache.CacheMeta` of the cache.
+    meta : :class:`~daec_viz.io.schema.CacheMeta` of the cache.
     heatmaps : lazy (n, K, H, W); ``ds.heatmaps[i:j]`` reads only those rows, in the
         stored dtype.
     instances : DataFrame, one row per instance: image_id, ann_id, center_x, center_y,

@@ -5,7 +5,7 @@
 - :mod:`daec_viz.realnet.infer`: ``run_inference``, the (resumable) run that writes a
   dataset folder (``daec-viz infer``).
 - :mod:`daec_viz.realnet.capture`: a PyTorch forward hook that feeds a
-  :class:`~daec_viz.io.cache.HeatmapWriter`, and mmpose 1.x conversion helpers.
+  :class:`~daec_viz.io.writer.HeatmapWriter`, and mmpose 1.x conversion helpers.
 
 Submodules are imported explicitly (nothing heavy is imported here).
 """

@@ -4,7 +4,7 @@ Two helpers, neither imports torch or mmpose at module level:
 
 - :class:`TorchHeatmapCapture`: a forward hook on a PyTorch top-down model (or one of
   its sub-modules) that hands every output batch of heatmaps, with the box metadata you
-  set before the forward, to a :class:`~daec_viz.io.cache.HeatmapWriter`.
+  set before the forward, to a :class:`~daec_viz.io.writer.HeatmapWriter`.
 - :func:`mmpose_center_scale` / :func:`mmpose_samples_to_arrays` /
   :func:`add_mmpose_samples`: the ``PoseDataSample`` s of mmpose 1.x
   (``test_cfg=dict(output_heatmaps=True)``) -> heatmaps + boxes in daec-viz's convention.
@@ -64,7 +64,7 @@ class TorchHeatmapCapture:
     ----------
     module : the ``torch.nn.Module`` whose forward output holds the heatmaps (the whole
         model, or e.g. its final layer).
-    writer : an open :class:`~daec_viz.io.cache.HeatmapWriter`.
+    writer : an open :class:`~daec_viz.io.writer.HeatmapWriter`.
     select : picks the (n, K, H, W) heatmap tensor from the module's output (default:
         the output itself, or the first element of a tuple/list, or ``out["heatmaps"]``).
     transform : applied to the numpy heatmaps before writing (e.g. a sigmoid for logits).
@@ -91,7 +91,7 @@ class TorchHeatmapCapture:
                   ann_ids: Any = None, splits: Sequence[str] | None = None,
                   affines: Any = None) -> None:
         """Metadata of the next forward's n instances (the arguments of
-        :meth:`HeatmapWriter.add <daec_viz.io.cache.HeatmapWriter.add>`, tensors allowed):
+        :meth:`HeatmapWriter.add <daec_viz.io.writer.HeatmapWriter.add>`, tensors allowed):
         centers (n, 2) image px, scales (n, 2) box size / 200 px, scores (n,), bboxes
         (n, 4) x, y, w, h image px, ann_ids (n,), splits (n,), affines (n, 2, 3)."""
         meta = {"image_ids": image_ids, "centers": centers, "scales": scales,

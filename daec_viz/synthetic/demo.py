@@ -16,7 +16,7 @@
   ``bbox`` = tight box of the person's visible pixels, ``area`` = the number of those
   pixels (as COCO's segmentation area). Each image entry carries a ``"split"`` field
   (``"train"``/``"test"``, 60/40 by image).
-- ``heatmaps.h5``: the cache (schema :mod:`daec_viz.io.cache`): one instance per annotated
+- ``heatmaps.h5``: the cache (schema :mod:`daec_viz.io.schema`): one instance per annotated
   person with at least one labelled keypoint, ground-truth boxes (score 1), heatmaps of
   :func:`daec_viz.synthetic.simulate.simulate_heatmaps` (192x256 input, 48x64 maps, σ = 2,
   ``"hrnet"`` convention), ``split`` per instance, ``simulated=True``, model
@@ -51,9 +51,10 @@ import numpy as np
 
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import box_to_center_scale, to_heatmap
-from daec_viz.io.cache import HeatmapWriter, open_cache
 from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, make_coco_annotations
 from daec_viz.io.paths import demo_dir, follow_umask
+from daec_viz.io.reader import open_cache
+from daec_viz.io.writer import HeatmapWriter
 from daec_viz.synthetic.scene import render_image
 from daec_viz.synthetic.simulate import (
     CONVENTION,
