@@ -10,6 +10,7 @@ from pycocotools.coco import COCO
 from shared_data import COCO_MINI
 
 from daec_viz.exceptions import InputError
+from daec_viz.io.annotations import load_annotations
 from daec_viz.io.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
@@ -18,7 +19,6 @@ from daec_viz.io.coco_format import (
     flip_pairs_from_names,
     make_coco_annotations,
 )
-from daec_viz.io.datasets import load_annotations
 
 
 def test_constants_match_pycocotools_and_coco():

@@ -23,8 +23,9 @@ from daec_viz.io.coco_format import (
     COCO_SKELETON,
     make_coco_annotations,
 )
-from daec_viz.io.datasets import INSTANCE_COLUMNS, Dataset, load_dataset, scan_nonfinite
+from daec_viz.io.datasets import INSTANCE_COLUMNS, Dataset, load_dataset
 from daec_viz.io.reader import _H5Source
+from daec_viz.io.scan import scan_nonfinite
 from daec_viz.io.writer import HeatmapWriter
 
 H, W = 16, 12

@@ -269,7 +269,7 @@ def test_corrections():
 
 
 def _coco_mini_gt():
-    from daec_viz.io.datasets import load_annotations
+    from daec_viz.io.annotations import load_annotations
 
     if not (COCO_MINI / "person_keypoints.json").is_file():
         pytest.skip(f"shared test data not found at {COCO_MINI}")

@@ -81,7 +81,7 @@ def format_summary(s: dict[str, Any]) -> str:
 def nonfinite_summary(ds: Dataset) -> dict[str, Any]:
     """Stream the cache (progress bar on stderr) and count the (instance, joint) maps that
     hold NaN/Inf: ``{"maps", "instances", "by_joint": {name: maps}}``."""
-    from daec_viz.io.datasets import scan_nonfinite
+    from daec_viz.io.scan import scan_nonfinite
 
     df = scan_nonfinite(ds, progress=True)
     by_joint = df["joint_name"].value_counts(sort=False)

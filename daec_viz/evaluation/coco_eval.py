@@ -243,26 +243,11 @@ def clear_gt_cache() -> None:
 
 
 def _validate_gt(d: Any, path: Path | None) -> dict:
-    if not isinstance(d, dict):
-        raise InputError(f"expected a COCO json object, got {type(d).__name__}", path=path)
-    for key in ("images", "annotations", "categories"):
-        if key not in d:
-            raise InputError("missing", field=key, path=path)
-        if not isinstance(d[key], list):
-            raise InputError(f"expected a list, got {type(d[key]).__name__}", field=key,
-                             path=path)
-    for i, img in enumerate(d["images"]):
-        if not isinstance(img, dict) or "id" not in img:
-            raise InputError("missing", field=f"images[{i}].id", path=path)
-    for i, a in enumerate(d["annotations"]):
-        if not isinstance(a, dict):
-            raise InputError("expected an object", field=f"annotations[{i}]", path=path)
-        for key in ("id", "image_id", "category_id", "area", "iscrowd", "keypoints",
-                    "num_keypoints"):
-            if key not in a:
-                raise InputError("missing (a COCO keypoints annotation needs it)",
-                                 field=f"annotations[{i}].{key}", path=path)
-    return d
+    """The ground truth through the one COCO keypoints validator
+    (:func:`daec_viz.io.annotations.validate_coco_keypoints`; missing ``iscrowd`` /
+    ``num_keypoints`` filled in the copy it returns)."""
+    from daec_viz.io.annotations import validate_coco_keypoints
+    return validate_coco_keypoints(d, path, require_category=False)[0]
 
 
 def load_gt(gt: Any) -> _GroundTruth:

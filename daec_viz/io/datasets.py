@@ -23,9 +23,7 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -39,10 +37,13 @@ from pycocotools.coco import COCO
 
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import apply_affine, heatmap_to_image_affine
+from daec_viz.io.annotations import (
+    load_annotations,
+    make_coco,
+    oks_sigmas_of,
+    skeleton_of,
+)
 from daec_viz.io.coco_format import (
-    COCO_KEYPOINT_NAMES,
-    COCO_OKS_SIGMAS,
-    COCO_SKELETON,
     flip_pairs_from_names,
 )
 from daec_viz.io.reader import HeatmapCache, LazyHeatmaps, open_cache
@@ -54,139 +55,6 @@ CACHE_FILES: tuple[str, ...] = ("heatmaps.h5", "heatmaps.npz")
 INSTANCE_COLUMNS: tuple[str, ...] = ("image_id", "ann_id", "center_x", "center_y", "scale_x",
                                      "scale_y", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
                                      "score", "split", "cache_row")
-
-
-# --------------------------------------------------------------------------- annotations
-
-def _make_coco(dataset: dict) -> COCO:
-    """A pycocotools COCO from a dict, without its prints."""
-    coco = COCO()
-    coco.dataset = dataset
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    return coco
-
-
-def _keypoint_category(data: dict, path: Path) -> dict:
-    cats = [c for c in data["categories"] if isinstance(c, dict) and c.get("keypoints")]
-    if len(cats) != 1:
-        raise DatasetError(f"expected exactly one category with `keypoints`, found "
-                           f"{len(cats)}", field="categories", path=path)
-    cat = cats[0]
-    names = cat["keypoints"]
-    if "id" not in cat:
-        raise DatasetError("the keypoint category lacks `id`", field="categories.id", path=path)
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) \
-            or len(set(names)) != len(names):
-        raise DatasetError(f"expected a list of unique joint names, got {names!r}",
-                           field="categories.keypoints", path=path)
-    return cat
-
-
-def _oks_sigmas(cat: dict, path: Path) -> np.ndarray:
-    names = cat["keypoints"]
-    k = len(names)
-    if "sigmas" in cat:
-        try:
-            s = np.asarray(cat["sigmas"], dtype=np.float64)
-        except (TypeError, ValueError):
-            s = np.empty(0)
-        if s.shape != (k,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-            raise DatasetError(f"expected {k} positive numbers (one OKS sigma per joint), "
-                               f"got {cat['sigmas']!r}", field="categories.sigmas", path=path)
-        return s
-    if tuple(names) == COCO_KEYPOINT_NAMES:
-        return COCO_OKS_SIGMAS.copy()
-    raise DatasetError(f"the keypoint set has {k} joints (not COCO's 17), so the category "
-                       f"needs a `sigmas` field with {k} OKS sigmas",
-                       field="categories.sigmas", path=path)
-
-
-def _skeleton(cat: dict, path: Path) -> list[tuple[int, int]]:
-    k = len(cat["keypoints"])
-    if "skeleton" not in cat:
-        return list(COCO_SKELETON) if tuple(cat["keypoints"]) == COCO_KEYPOINT_NAMES else []
-    try:
-        pairs = [(int(a) - 1, int(b) - 1) for a, b in cat["skeleton"]]
-    except (TypeError, ValueError):
-        pairs = None
-    if pairs is None or not all(0 <= a < k and 0 <= b < k for a, b in pairs):
-        raise DatasetError(f"expected 1-based joint index pairs in [1, {k}], "
-                           f"got {cat['skeleton']!r}", field="categories.skeleton", path=path)
-    return pairs
-
-
-def _first_repeat(values: list) -> Any:
-    seen = set()
-    for v in values:
-        if v in seen:
-            return v
-        seen.add(v)
-    return None
-
-
-def load_annotations(path: str | Path) -> tuple[COCO, dict]:
-    """Read and validate a COCO keypoints ``annotations.json``.
-
-    Returns the pycocotools ``COCO`` and the keypoint category (dict). Checks the top-level
-    keys, that image and annotation ids are unique, and that every annotation of the
-    keypoint category refers to a listed image and has K*3 ``keypoints``, a 4-number
-    ``bbox`` and an ``area`` (the COCO evaluation needs them).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError("not found; a dataset folder needs COCO keypoint annotations here",
-                           path=path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"expected JSON, got a parse error ({exc})", path=path) from exc
-    if not isinstance(data, dict):
-        raise DatasetError(f"expected a JSON object, got {type(data).__name__}", path=path)
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise DatasetError("missing or not a list; COCO annotations have `images`, "
-                               "`annotations` and `categories`", field=key, path=path)
-    cat = _keypoint_category(data, path)
-    k = len(cat["keypoints"])
-    for i, im in enumerate(data["images"]):
-        if not isinstance(im, dict) or "id" not in im:
-            raise DatasetError(f"images[{i}] lacks `id`", field="images.id", path=path)
-    img_ids = [im["id"] for im in data["images"]]
-    known_images = set(img_ids)
-    if len(known_images) != len(img_ids):
-        raise DatasetError(f"expected unique image ids; e.g. {_first_repeat(img_ids)!r} "
-                           f"repeats", field="images.id", path=path)
-    for i, ann in enumerate(data["annotations"]):
-        if not isinstance(ann, dict) or not all(key in ann for key in
-                                                ("id", "image_id", "category_id")):
-            raise DatasetError(f"annotations[{i}] needs `id`, `image_id` and `category_id`",
-                               field="annotations", path=path)
-        if ann["category_id"] != cat["id"]:
-            continue
-        if ann["image_id"] not in known_images:
-            raise DatasetError(f"annotations[{i}] (id {ann['id']}): image_id "
-                               f"{ann['image_id']!r} is not in `images`",
-                               field="annotations.image_id", path=path)
-        kp = ann.get("keypoints")
-        if not isinstance(kp, list) or len(kp) != 3 * k:
-            got = len(kp) if isinstance(kp, list) else kp
-            raise DatasetError(f"annotations[{i}] (id {ann['id']}): expected {3 * k} numbers "
-                               f"(x, y, v of {k} joints), got {got!r}",
-                               field="annotations.keypoints", path=path)
-        bbox = ann.get("bbox")
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            raise DatasetError(f"annotations[{i}] (id {ann['id']}): expected x, y, w, h, "
-                               f"got {bbox!r}", field="annotations.bbox", path=path)
-        if not isinstance(ann.get("area"), (int, float)):
-            raise DatasetError(f"annotations[{i}] (id {ann['id']}): expected a number, got "
-                               f"{ann.get('area')!r}", field="annotations.area", path=path)
-    ids = [a["id"] for a in data["annotations"]]
-    if len(set(ids)) != len(ids):
-        raise DatasetError(f"expected unique annotation ids; e.g. {_first_repeat(ids)!r} "
-                           f"repeats", field="annotations.id", path=path)
-    return _make_coco(data), cat
 
 
 # --------------------------------------------------------------------------- dataset
@@ -336,7 +204,7 @@ class Dataset:
                 if key not in ("images", "annotations")}
         data["images"] = [im for im in full["images"] if im["id"] in keep]
         data["annotations"] = [a for a in full["annotations"] if a["image_id"] in keep]
-        return _make_coco(data)
+        return make_coco(data)
 
     @cached_property
     def content_hash(self) -> str:
@@ -613,8 +481,8 @@ def load_dataset(folder: str | Path, *, cache: str | Path | None = None) -> Data
     hc = open_cache(cache_path)
     try:
         _check_against_annotations(hc, coco, cat, ann_path)
-        sigmas = _oks_sigmas(cat, ann_path)
-        skeleton = _skeleton(cat, ann_path)
+        sigmas = oks_sigmas_of(cat, ann_path)
+        skeleton = skeleton_of(cat, ann_path)
         warnings: list[str] = []
         images_dir: Path | None = folder / IMAGES_DIR
         present: set[str] | None = None
@@ -640,37 +508,3 @@ def load_dataset(folder: str | Path, *, cache: str | Path | None = None) -> Data
         hc.close()
         raise
     return Dataset(base)
-
-
-def scan_nonfinite(ds: Dataset, batch: int = 512, progress: bool = False) -> pd.DataFrame:
-    """Find heatmaps holding NaN or Inf, streaming the cache.
-
-    Returns a DataFrame with one row per affected (instance, joint): ``row`` (view row),
-    ``joint`` (index), ``joint_name`` and ``count`` (number of non-finite pixels).
-    Empty when every value is finite.
-    """
-    rows_out: list[np.ndarray] = []
-    joints_out: list[np.ndarray] = []
-    counts_out: list[np.ndarray] = []
-    it = ds.iter_slices(batch=batch)
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(it, total=-(-len(ds) // batch), unit="slice", desc="scanning heatmaps")
-    for rows, hm in it:
-        n, k = hm.shape[:2]
-        count = (~np.isfinite(hm)).reshape(n, k, -1).sum(axis=-1)
-        r, j = np.nonzero(count)
-        if r.size:
-            rows_out.append(rows[r])
-            joints_out.append(j)
-            counts_out.append(count[r, j])
-
-    def cat(xs: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(xs).astype(np.int64) if xs else np.empty(0, dtype=np.int64)
-
-    joints = cat(joints_out)
-    names = np.asarray(ds.keypoint_names, dtype=object)
-    return pd.DataFrame({"row": cat(rows_out), "joint": joints,
-                         "joint_name": names[joints] if joints.size else
-                         np.empty(0, dtype=object),
-                         "count": cat(counts_out)})

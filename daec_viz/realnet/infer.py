@@ -47,7 +47,7 @@ import numpy as np
 
 from daec_viz import __version__
 from daec_viz.exceptions import InputError
-from daec_viz.io.datasets import load_annotations
+from daec_viz.io.annotations import load_annotations
 from daec_viz.io.schema import HEATMAP_DTYPES
 from daec_viz.io.writer import HeatmapWriter
 from daec_viz.realnet import blazepose as bp
