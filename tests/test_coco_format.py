@@ -9,12 +9,12 @@ import pytest
 from pycocotools.coco import COCO
 from shared_data import COCO_MINI
 
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
 from daec_viz.exceptions import InputError
 from daec_viz.io.annotations import load_annotations
 from daec_viz.io.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
-    COCO_OKS_SIGMAS,
     COCO_SKELETON,
     flip_pairs_from_names,
     make_coco_annotations,

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from shared_data import COCO_MINI
 
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
 from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.geometry import box_to_center_scale, to_heatmap, to_image
 from daec_viz.io.coco_format import (
     COCO_FLIP_PAIRS,
     COCO_KEYPOINT_NAMES,
-    COCO_OKS_SIGMAS,
     COCO_SKELETON,
     make_coco_annotations,
 )

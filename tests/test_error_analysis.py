@@ -34,7 +34,8 @@ from daec_viz.analysis.errors import (
 )
 from daec_viz.analysis.taxonomy import GroundTruthTable
 from daec_viz.decoding import decode
-from daec_viz.io.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
+from daec_viz.io.coco_format import COCO_FLIP_PAIRS
 
 DATA = SHARED_DATA
 SIG = np.asarray(COCO_OKS_SIGMAS)

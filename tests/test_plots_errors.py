@@ -16,7 +16,8 @@ from daec_viz.analysis.errors import (
     subpixel_phase,
 )
 from daec_viz.analysis.taxonomy import GroundTruthTable, TaxonomyAP
-from daec_viz.io.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
+from daec_viz.io.coco_format import COCO_FLIP_PAIRS
 from daec_viz.plots.errors import (
     COCO_BODY_LAYOUT,
     error_density,

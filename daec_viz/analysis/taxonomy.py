@@ -49,6 +49,12 @@ from typing import Any
 
 import numpy as np
 
+from daec_viz.evaluation.oks import (
+    OKS_EPS,
+    flip_permutation,
+    instance_oks,
+    keypoint_similarity,
+)
 from daec_viz.exceptions import InputError
 
 TAXONOMY: tuple[str, ...] = ("good", "jitter", "inversion", "swap", "miss")
@@ -58,7 +64,6 @@ ERROR_TYPES: tuple[str, ...] = ("jitter", "inversion", "swap", "miss")
 GOOD_KS = 0.85
 JITTER_KS = 0.5
 MATCH_OKS = 0.1
-_EPS = np.spacing(1)
 
 
 # --------------------------------------------------------------------------- ground truth
@@ -123,46 +128,6 @@ def ground_truth_table(coco: Any, num_keypoints: int,
 
 
 # --------------------------------------------------------------------------- similarity
-
-def keypoint_similarity(pred_img: np.ndarray, gt_img: np.ndarray, area: np.ndarray,
-                        sigmas: np.ndarray) -> np.ndarray:
-    """COCO keypoint similarity ``exp(-d² / (2σ)² / (area + eps) / 2)`` (pycocotools).
-
-    Parameters
-    ----------
-    pred_img, gt_img : (..., K, 2) image px.
-    area : (...) image px².
-    sigmas : (K,) OKS sigmas.
-
-    Returns
-    -------
-    (..., K) float64 in [0, 1]; NaN where a point is NaN.
-    """
-    d2 = ((np.asarray(pred_img, np.float64) - np.asarray(gt_img, np.float64)) ** 2).sum(-1)
-    var = (2.0 * np.asarray(sigmas, np.float64)) ** 2
-    return np.exp(-d2 / var / (np.asarray(area, np.float64)[..., None] + _EPS) / 2.0)
-
-
-def instance_oks(pred_img: np.ndarray, gt_kpts: np.ndarray, area: np.ndarray,
-                 sigmas: np.ndarray) -> np.ndarray:
-    """OKS of predictions with GT persons (mean ks over the GT's labelled joints).
-
-    Parameters
-    ----------
-    pred_img : (..., K, 2) image px.
-    gt_kpts : (..., K, 3) image px + visibility.
-    area : (...) image px².
-
-    Returns
-    -------
-    (...) float64; 0 where the GT has no labelled joint.
-    """
-    ks = keypoint_similarity(pred_img, gt_kpts[..., :2], area, sigmas)
-    lab = gt_kpts[..., 2] > 0
-    cnt = lab.sum(-1)
-    tot = np.where(lab, ks, 0.0).sum(-1)
-    return np.divide(tot, cnt, out=np.zeros(np.shape(tot)), where=cnt > 0)
-
 
 def _image_pairs(query_image: np.ndarray, table_image: np.ndarray,
                  table_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,14 +214,6 @@ def match_detections(pred_img: np.ndarray, image_ids: np.ndarray, scores: np.nda
 
 
 # --------------------------------------------------------------------------- taxonomy
-
-def flip_permutation(num_keypoints: int, flip_pairs: Sequence[Sequence[int]]) -> np.ndarray:
-    """(K,) index of each joint's left/right mirror (itself for unpaired joints)."""
-    perm = np.arange(num_keypoints)
-    for a, b in flip_pairs:
-        perm[int(a)], perm[int(b)] = int(b), int(a)
-    return perm
-
 
 @dataclass(frozen=True)
 class KeypointTaxonomy:
@@ -414,7 +371,7 @@ def corrected_keypoints(pred_img: np.ndarray, taxonomy: KeypointTaxonomy,
     if correction == "ronchi":
         ks = np.where(taxonomy.labels == 1, GOOD_KS,
                       np.where(taxonomy.labels == 4, JITTER_KS, taxonomy.ks_best))
-        ks = np.clip(np.nan_to_num(ks, nan=1.0), _EPS, 1.0 - _EPS)
+        ks = np.clip(np.nan_to_num(ks, nan=1.0), OKS_EPS, 1.0 - OKS_EPS)
         sig = np.asarray(sigmas, dtype=np.float64)
         dist = np.sqrt(-np.log(ks) * 2.0 * taxonomy.own_area[:, None] * (2.0 * sig) ** 2)
         target[..., 0] += dist

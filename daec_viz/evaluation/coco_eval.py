@@ -37,6 +37,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS, similarity
 from daec_viz.exceptions import InputError
 
 STAT_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "APM", "APL",
@@ -45,11 +46,8 @@ STAT_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "APM", "APL",
 
 ENGINES: tuple[str, ...] = ("hotcoco", "pycocotools")
 
-COCO_SIGMAS: np.ndarray = np.array(
-    [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62,
-     1.07, 1.07, 0.87, 0.87, 0.89, 0.89]) / 10.0
-"""COCO's 17 per-keypoint OKS sigmas (pycocotools' ``Params.kpt_oks_sigmas``)."""
-COCO_SIGMAS.setflags(write=False)
+#: COCO's 17 per-keypoint OKS sigmas (the constant of :mod:`daec_viz.evaluation.oks`).
+COCO_SIGMAS = COCO_OKS_SIGMAS
 
 _GT_CACHE_SIZE = 4
 
@@ -443,10 +441,10 @@ def _greedy_oks_nms(kp: np.ndarray, areas: np.ndarray, order: np.ndarray,
                     starts: np.ndarray, var: np.ndarray, thr: float) -> np.ndarray:
     """HRNet's greedy loop per image. ``order``: instance indices by image, then by
     decreasing score; ``starts``: where each image's run begins (plus the end). OKS with
-    a kept instance: mean over all K of exp(-d² / var / ((a_i + a_j)/2 + eps) / 2)."""
+    a kept instance: mean over all K of the OKS similarity (daec_viz.evaluation.oks) with
+    area (a_i + a_j) / 2."""
     n, k = kp.shape[0], kp.shape[1]
     alive = np.ones(n, dtype=np.bool_)
-    eps = np.spacing(1.0)
     for g in range(starts.size - 1):
         for a in range(starts[g], starts[g + 1]):
             i = order[a]
@@ -456,12 +454,12 @@ def _greedy_oks_nms(kp: np.ndarray, areas: np.ndarray, order: np.ndarray,
                 j = order[b]
                 if not alive[j]:
                     continue
-                s = (areas[i] + areas[j]) / 2.0 + eps
+                s = (areas[i] + areas[j]) / 2.0
                 acc = 0.0
                 for q in range(k):
                     dx = kp[j, q, 0] - kp[i, q, 0]
                     dy = kp[j, q, 1] - kp[i, q, 1]
-                    acc += np.exp(-((dx * dx + dy * dy) / var[q] / s / 2.0))
+                    acc += similarity(dx * dx + dy * dy, var[q], s)
                 if acc / k > thr:
                     alive[j] = False
     return alive

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from pycocotools.coco import COCO
 
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
 from daec_viz.exceptions import DatasetError
-from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, COCO_OKS_SIGMAS, COCO_SKELETON
+from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, COCO_SKELETON
 
 __all__ = ["validate_coco_keypoints", "load_annotations", "make_coco", "oks_sigmas_of",
            "skeleton_of"]

@@ -32,11 +32,7 @@ COCO_SKELETON: tuple[tuple[int, int], ...] = (
     (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
 )
 
-#: Per-keypoint OKS sigmas of the COCO keypoint evaluation (pycocotools' values).
-COCO_OKS_SIGMAS: np.ndarray = np.array(
-    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
-) / 10.0
-COCO_OKS_SIGMAS.setflags(write=False)
+# COCO's OKS sigmas live with the OKS rule (daec_viz.evaluation.oks); re-exported here
 
 #: (left, right) 0-based index pairs swapped by a horizontal flip.
 COCO_FLIP_PAIRS: tuple[tuple[int, int], ...] = (

@@ -20,6 +20,12 @@ Boxes: ground truth = non-crowd annotations of the keypoint category with
 ``num_keypoints > 0`` (the HRNet / mmpose rule; ``ann_id`` links each to its annotation);
 detections = a COCO detection results json (``image_id``, ``bbox`` x, y, w, h,
 ``score``, optional ``category_id``), kept when ``score >= min_score`` (``ann_id`` -1).
+(:mod:`daec_viz.realnet.boxes`; ``gt_boxes`` and ``detection_boxes`` are importable from
+here too).
+
+The run goes in phases, one function each: check the options, read the inputs and boxes,
+load the model and key the run, prepare OUT and find finished batches (resume), run the
+remaining boxes in batches, then assemble the dataset folder.
 
 Examples
 --------
@@ -51,6 +57,11 @@ from daec_viz.io.annotations import load_annotations
 from daec_viz.io.schema import HEATMAP_DTYPES
 from daec_viz.io.writer import HeatmapWriter
 from daec_viz.realnet import blazepose as bp
+from daec_viz.realnet.boxes import Boxes, detection_boxes, gt_boxes
+
+# Boxes, gt_boxes and detection_boxes moved to realnet/boxes.py; still importable here
+__all__ = ["run_inference", "InferSummary", "Boxes", "gt_boxes", "detection_boxes",
+           "DEFAULT_BATCH", "PROGRESS_DIR", "MARKER_FILE"]
 
 PROGRESS_DIR = ".daec-viz-infer"
 MARKER_FILE = ".daec-viz-infer.json"
@@ -58,27 +69,6 @@ CACHE_FILE = "heatmaps.h5"
 ANNOTATIONS_FILE = "annotations.json"
 IMAGES_DIR = "images"
 DEFAULT_BATCH = 16
-
-
-@dataclass(frozen=True)
-class Boxes:
-    """Person boxes to run, one row per instance.
-
-    image_id (n,) int, ann_id (n,) int (-1 for detections), bbox (n, 4) x, y, w, h image
-    px, score (n,) detection score (1 for ground truth).
-    """
-
-    image_id: np.ndarray
-    ann_id: np.ndarray
-    bbox: np.ndarray
-    score: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.image_id)
-
-    def take(self, rows: np.ndarray) -> Boxes:
-        """The boxes of the given rows."""
-        return Boxes(self.image_id[rows], self.ann_id[rows], self.bbox[rows], self.score[rows])
 
 
 @dataclass(frozen=True)
@@ -98,74 +88,6 @@ class InferSummary:
         return {"path": str(self.path), "num_instances": self.num_instances,
                 "resumed": self.resumed, "computed": self.computed,
                 "seconds": round(self.seconds, 3), "boxes": self.boxes}
-
-
-# --------------------------------------------------------------------------- boxes
-
-def gt_boxes(coco_data: dict, category_id: int) -> Boxes:
-    """Ground-truth boxes: non-crowd annotations of ``category_id`` with keypoints and a
-    positive-size box, sorted by (image_id, ann_id)."""
-    def labelled(a: dict) -> int:
-        n = a.get("num_keypoints")
-        return int(np.count_nonzero(np.asarray(a["keypoints"])[2::3])) if n is None else n
-
-    rows = [a for a in coco_data["annotations"]
-            if a["category_id"] == category_id and not a.get("iscrowd", 0)
-            and labelled(a) > 0 and a["bbox"][2] > 0 and a["bbox"][3] > 0]
-    rows.sort(key=lambda a: (a["image_id"], a["id"]))
-    return Boxes(np.array([a["image_id"] for a in rows], dtype=np.int64),
-                 np.array([a["id"] for a in rows], dtype=np.int64),
-                 np.array([a["bbox"] for a in rows], dtype=np.float64).reshape(-1, 4),
-                 np.ones(len(rows)))
-
-
-def detection_boxes(path: str | Path, image_ids: set[int], category_id: int,
-                    min_score: float = 0.0) -> Boxes:
-    """Detector boxes from a COCO detection results json, validated.
-
-    Keeps entries of ``category_id`` (when the field is present) with
-    ``score >= min_score``; sorted by (image_id, -score). Raises InputError naming the
-    file, the entry and the field when an entry is malformed or its image is unknown.
-    """
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            dets = json.load(fh)
-    except FileNotFoundError:
-        raise InputError("detections file not found", path=path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"expected JSON, got a parse error ({exc})", path=path) from exc
-    if not isinstance(dets, list):
-        raise InputError("expected a list of detections ({image_id, bbox, score, "
-                         "category_id})", path=path)
-    ids, boxes, scores = [], [], []
-    for i, d in enumerate(dets):
-        if not isinstance(d, dict) or not all(k in d for k in ("image_id", "bbox", "score")):
-            raise InputError(f"[{i}] needs `image_id`, `bbox` and `score`", field="detections",
-                             path=path)
-        if d.get("category_id", category_id) != category_id:
-            continue
-        b = d["bbox"]
-        ok = isinstance(b, list) and len(b) == 4 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
-        if not ok or not np.all(np.isfinite(b)) or b[2] <= 0 or b[3] <= 0:
-            raise InputError(f"[{i}] expected x, y, w, h with w, h > 0, got {b!r}",
-                             field="bbox", path=path)
-        s = d["score"]
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not np.isfinite(s):
-            raise InputError(f"[{i}] expected a number, got {s!r}", field="score", path=path)
-        if d["image_id"] not in image_ids:
-            raise InputError(f"[{i}] image {d['image_id']!r} is not in the annotations",
-                             field="image_id", path=path)
-        if s < min_score:
-            continue
-        ids.append(int(d["image_id"]))
-        boxes.append(b)
-        scores.append(float(s))
-    order = np.lexsort((-np.asarray(scores), np.asarray(ids))) if ids else np.zeros(0, int)
-    return Boxes(np.asarray(ids, dtype=np.int64)[order], np.full(len(ids), -1, np.int64),
-                 np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[order],
-                 np.asarray(scores, dtype=np.float64)[order])
 
 
 # --------------------------------------------------------------------------- helpers
@@ -263,6 +185,214 @@ def _link_or_copy_images(out: Path, images: Path, file_names: list[str], copy: b
 
 # --------------------------------------------------------------------------- the run
 
+@dataclass(frozen=True)
+class _Job:
+    """The inputs of one run, read and checked: the folders and files as given, the image
+    records by id and the person boxes to run."""
+
+    images: Path
+    annotations: Path
+    detections: str | Path | None
+    min_score: float
+    img_info: dict[int, dict]
+    boxes: Boxes
+    box_kind: str
+
+
+def _check_options(images: Path, dtype: str, compression: str | None,
+                   batch_size: int) -> None:
+    """Raise InputError for a missing images folder or a bad storage or batch option."""
+    if not images.is_dir():
+        raise InputError("images folder not found", field="images", path=images)
+    if dtype not in HEATMAP_DTYPES:
+        raise InputError(f"expected one of {HEATMAP_DTYPES}, got {dtype!r}", field="dtype")
+    if compression not in (None, "gzip", "lzf"):
+        raise InputError(f"expected None, 'gzip' or 'lzf', got {compression!r}",
+                         field="compression")
+    if batch_size < 1:
+        raise InputError(f"expected a positive integer, got {batch_size}", field="batch_size")
+
+
+def _read_inputs(images: Path, annotations: Path, detections: str | Path | None,
+                 min_score: float) -> _Job:
+    """Read the annotations and the boxes to run; check every needed image file exists.
+
+    The keypoint category must list COCO's 17 joints (what BlazePose's channels are
+    mapped to); there must be at least one box.
+    """
+    coco, cat = load_annotations(annotations)
+    names = tuple(cat["keypoints"])
+    from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
+    if names != COCO_KEYPOINT_NAMES:
+        raise InputError(f"BlazePose gives COCO's 17 joints {list(COCO_KEYPOINT_NAMES)}; the "
+                         f"keypoint category lists {list(names)}",
+                         field="categories.keypoints", path=annotations)
+    data = coco.dataset
+    img_info = {int(im["id"]): im for im in data["images"]}
+    if detections is None:
+        boxes, box_kind = gt_boxes(data, cat["id"]), "ground truth"
+    else:
+        boxes = detection_boxes(detections, set(img_info), cat["id"], min_score)
+        box_kind = "detections"
+    if len(boxes) == 0:
+        raise InputError("no person boxes to run (no annotation with keypoints, or no "
+                         "detection above min_score)",
+                         path=detections if detections is not None else annotations)
+    for iid in np.unique(boxes.image_id):
+        fn = img_info[int(iid)].get("file_name")
+        if not fn or not (images / fn).is_file():
+            raise InputError(f"image {int(iid)}: file {fn!r} not found in the images folder",
+                             field="images.file_name", path=images)
+    return _Job(images, annotations, detections, min_score, img_info, boxes, box_kind)
+
+
+def _open_model(job: _Job, model_path: str | Path | None, num_threads: int | None,
+                dtype: str, compression: str | None) -> tuple[bp.BlazePose, str, str]:
+    """Load BlazePose (before OUT is touched, so a missing model fails early) and key the run.
+
+    Returns the network, its model file's sha256 and the run key: a hash of the model,
+    the crop and storage options and every box, which decides whether an unfinished run
+    in OUT may be continued.
+    """
+    net = bp.BlazePose(model_path=model_path, num_threads=num_threads)
+    model_sha = bp.file_sha256(net.model_path)
+    options = {"model_sha256": model_sha, "grid_offset": bp.GRID_OFFSET,
+               "padding": bp.PADDING, "channels": list(bp.COCO_FROM_BLAZEPOSE),
+               "dtype": dtype, "compression": compression, "boxes": job.box_kind,
+               "min_score": job.min_score}
+    return net, model_sha, _run_key(options, job.boxes)
+
+
+def _start_or_resume(job: _Job, out: Path, key: str, overwrite: bool) -> tuple[Path, np.ndarray]:
+    """Prepare OUT and its progress folder; return the folder and the finished rows.
+
+    An unfinished run with the same key is continued (its saved batches count as done);
+    one with another key is an InputError unless ``overwrite`` (then it is discarded).
+    """
+    _prepare_out(out, job.images, overwrite)
+    prog = out / PROGRESS_DIR
+    state_file = prog / "run.json"
+    if state_file.is_file():
+        try:
+            state = json.loads(state_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            state = {}
+        if state.get("key") != key:
+            if not overwrite:
+                raise InputError("holds an unfinished run with other inputs or options; run "
+                                 "that command again to finish it, or pass --overwrite "
+                                 "(overwrite=True) to discard it", field="out", path=out)
+            shutil.rmtree(prog)
+    prog.mkdir(parents=True, exist_ok=True)
+    _atomic_json(state_file, {"key": key, "num_instances": len(job.boxes),
+                              "annotations": str(job.annotations.resolve()),
+                              "images": str(job.images.resolve())})
+    done = np.zeros(len(job.boxes), bool)
+    for part in sorted(prog.glob("part_*.npz")):
+        with np.load(part, allow_pickle=False) as z:
+            done[z["rows"]] = True
+    return prog, done
+
+
+def _run_batches(job: _Job, net: bp.BlazePose, prog: Path, done: np.ndarray, *,
+                 batch_size: int, dtype: str, progress: bool,
+                 on_batch: Callable[[int, int], None] | None) -> None:
+    """Crop and run the rows not yet ``done`` in batches, each saved atomically to ``prog``.
+
+    Boxes are sorted by image, so each image is read once per batch run of its boxes.
+    A tqdm bar (unless not ``progress``) and ``on_batch(done, total)`` report each batch.
+    """
+    resumed = int(done.sum())
+    todo = np.flatnonzero(~done)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(job.boxes), initial=resumed, unit="box", desc="BlazePose",
+               disable=not progress)
+    cur_image: tuple[int, np.ndarray] | None = None
+    try:
+        for start in range(0, len(todo), batch_size):
+            rows = todo[start:start + batch_size]
+            b = job.boxes.take(rows)
+            center, side = bp.square_crops(b.bbox)
+            crops = np.empty((len(rows), bp.INPUT_SIZE, bp.INPUT_SIZE, 3), np.float32)
+            for iid in np.unique(b.image_id):
+                sel = np.flatnonzero(b.image_id == iid)
+                if cur_image is None or cur_image[0] != iid:
+                    cur_image = (int(iid),
+                                 _load_rgb(job.images / job.img_info[int(iid)]["file_name"]))
+                crops[sel] = bp.crop_images(cur_image[1], center[sel], side[sel])
+            heat = net.heatmaps(crops)
+            part = prog / f"part_{int(rows[0]):09d}.npz"
+            tmp = part.with_name(part.name + ".tmp")
+            with open(tmp, "wb") as fh:
+                np.savez(fh, rows=rows, heatmaps=heat.astype(dtype))
+            os.replace(tmp, part)
+            bar.update(len(rows))
+            if on_batch is not None:
+                on_batch(resumed + start + len(rows), len(job.boxes))
+    finally:
+        bar.close()
+
+
+def _provenance(job: _Job, net: bp.BlazePose, model_sha: str,
+                command: str | None) -> dict[str, Any]:
+    """What the cache records about the run: model, runtime, crop, σ, inputs, command."""
+    return {
+        "tool": "daec-viz infer", "daec_viz_version": __version__,
+        "network": bp.MODEL_NAME, "model_file": str(net.model_path),
+        "model_sha256": model_sha,
+        "model_distribution": next((f"{d} {_version(d)}" for d in bp.MODEL_DISTRIBUTIONS
+                                    if _version(d)), None),
+        "runtime": f"ai-edge-litert {_version('ai-edge-litert')}",
+        "output": bp.HEATMAP_OUTPUT, "blazepose_channels": list(bp.COCO_FROM_BLAZEPOSE),
+        "stored": "sigmoid(logits) of the network's heatmap logits (probabilities in [0, 1])",
+        "daec_sigma": bp.MEASURED_SIGMA,
+        "sigma_note": "Gaussian fit to the sigmoid peaks of real COCO people (heatmap px); "
+                      "the DAEC window should assume it",
+        "crop": {"shape": "square, side = padding * max(w, h), centred on the box, no "
+                          "rotation", "padding": bp.PADDING, "input_size": bp.INPUT_SIZE,
+                 "input_range": [0.0, 1.0], "interpolation": "bilinear",
+                 "border": "zeros", "input_px_to_image": "x = c + (u - 127.5) * S / 256"},
+        "grid_offset_input_px": bp.GRID_OFFSET,
+        "heatmap_to_image": "x = c + (i - 32) * S / 64 (the hrnet convention with "
+                            "scale = S / 200); exact per-instance affines stored",
+        "boxes": job.box_kind, "annotations_file": str(job.annotations.resolve()),
+        "detections_file": None if job.detections is None
+        else str(Path(job.detections).resolve()),
+        "min_score": job.min_score if job.detections is not None else None,
+        "images_folder": str(job.images.resolve()), "command": command,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _finalise(job: _Job, out: Path, prog: Path, provenance: dict[str, Any], *, dtype: str,
+              compression: str | None, copy_images: bool) -> None:
+    """Assemble the dataset folder from the saved batches, then drop the progress folder.
+
+    Writes ``heatmaps.h5`` (with the exact crop affine per instance), copies the
+    annotations, links (or copies) the images and writes the marker that says OUT holds
+    a finished result.
+    """
+    with HeatmapWriter(out / CACHE_FILE, input_size=(bp.INPUT_SIZE, bp.INPUT_SIZE),
+                       sigma=bp.MEASURED_SIGMA, convention="hrnet", model=bp.MODEL_NAME,
+                       heatmap_kind="probability", provenance=provenance, dtype=dtype,
+                       compression=compression, overwrite=True) as writer:
+        for part in sorted(prog.glob("part_*.npz")):
+            with np.load(part, allow_pickle=False) as z:
+                rows, heat = z["rows"], z["heatmaps"]
+            b = job.boxes.take(rows)
+            center, side = bp.square_crops(b.bbox)
+            c, s = bp.center_scale_of_crops(center, side)
+            writer.add(heat, image_ids=b.image_id, centers=c, scales=s, scores=b.score,
+                       bboxes=b.bbox, ann_ids=b.ann_id,
+                       affines=bp.heatmap_affines(center, side))
+    shutil.copyfile(job.annotations, out / ANNOTATIONS_FILE)
+    used = sorted({job.img_info[int(i)]["file_name"] for i in np.unique(job.boxes.image_id)})
+    how = _link_or_copy_images(out, job.images, used, copy_images)
+    _atomic_json(out / MARKER_FILE, {"created": [CACHE_FILE, ANNOTATIONS_FILE, IMAGES_DIR],
+                                     "images": how, "tool": "daec-viz infer"})
+    shutil.rmtree(prog)
+
+
 def run_inference(images: str | Path, annotations: str | Path, out: str | Path, *,
                   detections: str | Path | None = None, min_score: float = 0.0,
                   batch_size: int = DEFAULT_BATCH, copy_images: bool = False,
@@ -298,147 +428,15 @@ def run_inference(images: str | Path, annotations: str | Path, out: str | Path, 
     """
     t0 = time.perf_counter()
     images, annotations, out = Path(images), Path(annotations), Path(out)
-    if not images.is_dir():
-        raise InputError("images folder not found", field="images", path=images)
-    if dtype not in HEATMAP_DTYPES:
-        raise InputError(f"expected one of {HEATMAP_DTYPES}, got {dtype!r}", field="dtype")
-    if compression not in (None, "gzip", "lzf"):
-        raise InputError(f"expected None, 'gzip' or 'lzf', got {compression!r}",
-                         field="compression")
-    if batch_size < 1:
-        raise InputError(f"expected a positive integer, got {batch_size}", field="batch_size")
-    coco, cat = load_annotations(annotations)
-    names = tuple(cat["keypoints"])
-    from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
-    if names != COCO_KEYPOINT_NAMES:
-        raise InputError(f"BlazePose gives COCO's 17 joints {list(COCO_KEYPOINT_NAMES)}; the "
-                         f"keypoint category lists {list(names)}",
-                         field="categories.keypoints", path=annotations)
-    data = coco.dataset
-    img_info = {int(im["id"]): im for im in data["images"]}
-    if detections is None:
-        boxes, box_kind = gt_boxes(data, cat["id"]), "ground truth"
-    else:
-        boxes = detection_boxes(detections, set(img_info), cat["id"], min_score)
-        box_kind = "detections"
-    if len(boxes) == 0:
-        raise InputError("no person boxes to run (no annotation with keypoints, or no "
-                         "detection above min_score)",
-                         path=detections if detections is not None else annotations)
-    for iid in np.unique(boxes.image_id):
-        fn = img_info[int(iid)].get("file_name")
-        if not fn or not (images / fn).is_file():
-            raise InputError(f"image {int(iid)}: file {fn!r} not found in the images folder",
-                             field="images.file_name", path=images)
-
-    net = bp.BlazePose(model_path=model_path, num_threads=num_threads)  # fails early if absent
-    model_sha = bp.file_sha256(net.model_path)
-    options = {"model_sha256": model_sha, "grid_offset": bp.GRID_OFFSET,
-               "padding": bp.PADDING, "channels": list(bp.COCO_FROM_BLAZEPOSE),
-               "dtype": dtype, "compression": compression, "boxes": box_kind,
-               "min_score": min_score}
-    key = _run_key(options, boxes)
-
-    _prepare_out(out, images, overwrite)
-    prog = out / PROGRESS_DIR
-    state_file = prog / "run.json"
-    if state_file.is_file():
-        try:
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            state = {}
-        if state.get("key") != key:
-            if not overwrite:
-                raise InputError("holds an unfinished run with other inputs or options; run "
-                                 "that command again to finish it, or pass --overwrite "
-                                 "(overwrite=True) to discard it", field="out", path=out)
-            shutil.rmtree(prog)
-    prog.mkdir(parents=True, exist_ok=True)
-    _atomic_json(state_file, {"key": key, "num_instances": len(boxes),
-                              "annotations": str(annotations.resolve()),
-                              "images": str(images.resolve())})
-
-    # finished batches
-    done = np.zeros(len(boxes), bool)
-    for part in sorted(prog.glob("part_*.npz")):
-        with np.load(part, allow_pickle=False) as z:
-            done[z["rows"]] = True
+    _check_options(images, dtype, compression, batch_size)
+    job = _read_inputs(images, annotations, detections, min_score)
+    net, model_sha, key = _open_model(job, model_path, num_threads, dtype, compression)
+    prog, done = _start_or_resume(job, out, key, overwrite)
     resumed = int(done.sum())
-
-    todo = np.flatnonzero(~done)
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(boxes), initial=resumed, unit="box", desc="BlazePose",
-               disable=not progress)
-    cur_image: tuple[int, np.ndarray] | None = None
-    try:
-        for start in range(0, len(todo), batch_size):
-            rows = todo[start:start + batch_size]
-            b = boxes.take(rows)
-            center, side = bp.square_crops(b.bbox)
-            crops = np.empty((len(rows), bp.INPUT_SIZE, bp.INPUT_SIZE, 3), np.float32)
-            for iid in np.unique(b.image_id):
-                sel = np.flatnonzero(b.image_id == iid)
-                if cur_image is None or cur_image[0] != iid:
-                    cur_image = (int(iid), _load_rgb(images / img_info[int(iid)]["file_name"]))
-                crops[sel] = bp.crop_images(cur_image[1], center[sel], side[sel])
-            heat = net.heatmaps(crops)
-            part = prog / f"part_{int(rows[0]):09d}.npz"
-            tmp = part.with_name(part.name + ".tmp")
-            with open(tmp, "wb") as fh:
-                np.savez(fh, rows=rows, heatmaps=heat.astype(dtype))
-            os.replace(tmp, part)
-            bar.update(len(rows))
-            if on_batch is not None:
-                on_batch(resumed + start + len(rows), len(boxes))
-    finally:
-        bar.close()
-
-    # assemble the dataset folder
-    provenance = {
-        "tool": "daec-viz infer", "daec_viz_version": __version__,
-        "network": bp.MODEL_NAME, "model_file": str(net.model_path),
-        "model_sha256": model_sha,
-        "model_distribution": next((f"{d} {_version(d)}" for d in bp.MODEL_DISTRIBUTIONS
-                                    if _version(d)), None),
-        "runtime": f"ai-edge-litert {_version('ai-edge-litert')}",
-        "output": bp.HEATMAP_OUTPUT, "blazepose_channels": list(bp.COCO_FROM_BLAZEPOSE),
-        "stored": "sigmoid(logits) of the network's heatmap logits (probabilities in [0, 1])",
-        "daec_sigma": bp.MEASURED_SIGMA,
-        "sigma_note": "Gaussian fit to the sigmoid peaks of real COCO people (heatmap px); "
-                      "the DAEC window should assume it",
-        "crop": {"shape": "square, side = padding * max(w, h), centred on the box, no "
-                          "rotation", "padding": bp.PADDING, "input_size": bp.INPUT_SIZE,
-                 "input_range": [0.0, 1.0], "interpolation": "bilinear",
-                 "border": "zeros", "input_px_to_image": "x = c + (u - 127.5) * S / 256"},
-        "grid_offset_input_px": bp.GRID_OFFSET,
-        "heatmap_to_image": "x = c + (i - 32) * S / 64 (the hrnet convention with "
-                            "scale = S / 200); exact per-instance affines stored",
-        "boxes": box_kind, "annotations_file": str(annotations.resolve()),
-        "detections_file": None if detections is None else str(Path(detections).resolve()),
-        "min_score": min_score if detections is not None else None,
-        "images_folder": str(images.resolve()), "command": command,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    cache_path = out / CACHE_FILE
-    with HeatmapWriter(cache_path, input_size=(bp.INPUT_SIZE, bp.INPUT_SIZE),
-                       sigma=bp.MEASURED_SIGMA, convention="hrnet", model=bp.MODEL_NAME,
-                       heatmap_kind="probability", provenance=provenance, dtype=dtype,
-                       compression=compression, overwrite=True) as writer:
-        for part in sorted(prog.glob("part_*.npz")):
-            with np.load(part, allow_pickle=False) as z:
-                rows, heat = z["rows"], z["heatmaps"]
-            b = boxes.take(rows)
-            center, side = bp.square_crops(b.bbox)
-            c, s = bp.center_scale_of_crops(center, side)
-            writer.add(heat, image_ids=b.image_id, centers=c, scales=s, scores=b.score,
-                       bboxes=b.bbox, ann_ids=b.ann_id,
-                       affines=bp.heatmap_affines(center, side))
-    shutil.copyfile(annotations, out / ANNOTATIONS_FILE)
-    used = sorted({img_info[int(i)]["file_name"] for i in np.unique(boxes.image_id)})
-    how = _link_or_copy_images(out, images, used, copy_images)
-    _atomic_json(out / MARKER_FILE, {"created": [CACHE_FILE, ANNOTATIONS_FILE, IMAGES_DIR],
-                                     "images": how, "tool": "daec-viz infer"})
-    shutil.rmtree(prog)
-    return InferSummary(path=out, num_instances=len(boxes), resumed=resumed,
-                        computed=len(boxes) - resumed, seconds=time.perf_counter() - t0,
-                        boxes=box_kind)
+    _run_batches(job, net, prog, done, batch_size=batch_size, dtype=dtype,
+                 progress=progress, on_batch=on_batch)
+    _finalise(job, out, prog, _provenance(job, net, model_sha, command), dtype=dtype,
+              compression=compression, copy_images=copy_images)
+    n = len(job.boxes)
+    return InferSummary(path=out, num_instances=n, resumed=resumed, computed=n - resumed,
+                        seconds=time.perf_counter() - t0, boxes=job.box_kind)

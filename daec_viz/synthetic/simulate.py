@@ -93,8 +93,9 @@ from typing import Any
 
 import numpy as np
 
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS, flip_permutation
 from daec_viz.exceptions import InputError
-from daec_viz.io.coco_format import COCO_FLIP_PAIRS, COCO_OKS_SIGMAS
+from daec_viz.io.coco_format import COCO_FLIP_PAIRS
 
 #: Network input (width, height) in px and heatmap (width, height) in heatmap px.
 INPUT_SIZE: tuple[int, int] = (192, 256)
@@ -287,16 +288,6 @@ def _unit_vectors(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarra
     return np.stack([np.cos(ang), np.sin(ang)], axis=-1)
 
 
-def _partner_index(num_keypoints: int, flip_pairs: Sequence[Sequence[int]]) -> np.ndarray:
-    partner = np.arange(num_keypoints)
-    for a, b in flip_pairs:
-        if not (0 <= a < num_keypoints and 0 <= b < num_keypoints):
-            raise InputError(f"flip pair {(a, b)} out of range for K={num_keypoints}",
-                             field="flip_pairs")
-        partner[a], partner[b] = b, a
-    return partner
-
-
 def peak_centers(keypoints_hm: np.ndarray, visibility: np.ndarray, knobs: NetworkKnobs,
                  rng: np.random.Generator,
                  flip_pairs: Sequence[Sequence[int]] | None = None
@@ -317,7 +308,7 @@ def peak_centers(keypoints_hm: np.ndarray, visibility: np.ndarray, knobs: Networ
     vis = np.asarray(visibility)
     if flip_pairs is None:
         flip_pairs = COCO_FLIP_PAIRS if k == 17 else ()
-    partner = _partner_index(k, flip_pairs)
+    partner = flip_permutation(k, flip_pairs)
     located = ~np.isnan(kp).any(axis=-1)                 # (n, K): NaN = no location
     kp = np.where(located[..., None], kp, 0.0)
 

@@ -290,10 +290,11 @@ def simulated_delta_curve(knobs: object = None, *, n: int = 200, pattern: str = 
     The GT (17 COCO joints, all visible, uniform inside the 48x64 map at least 6 px from
     its border) and the network's randomness are fixed by ``seed``, so only ``knobs``
     (a :class:`daec_viz.synthetic.simulate.NetworkKnobs`) moves the curve. The keypoint similarity
-    is COCO's ``exp(−d² / (2 · area · (2σ_k)²))`` in heatmap px with a fixed ``area_hm``.
+    is COCO's (:func:`daec_viz.evaluation.oks.keypoint_similarity`) in heatmap px with a
+    fixed ``area_hm``.
     About 0.2 s for n = 200 and 30 Δ values.
     """
-    from daec_viz.io.coco_format import COCO_OKS_SIGMAS
+    from daec_viz.evaluation.oks import COCO_OKS_SIGMAS, keypoint_similarity
     from daec_viz.synthetic.simulate import HEATMAP_SIZE, simulate_heatmaps
 
     w, h = HEATMAP_SIZE
@@ -304,13 +305,11 @@ def simulated_delta_curve(knobs: object = None, *, n: int = 200, pattern: str = 
     hm = simulate_heatmaps(gt, vis, knobs, np.random.default_rng(seed + 1))
     grid = np.round(np.arange(-2.0, 8.0 + 1e-9, 0.5), 10) if deltas is None \
         else np.asarray(deltas, float)
-    var = (2.0 * np.asarray(COCO_OKS_SIGMAS)) ** 2
     oks = np.empty(grid.size)
     err = np.empty(grid.size)
     for i, d in enumerate(grid):
         c = decode(hm, "daec", sigma=sigma, delta=float(d), pattern=pattern).coords
-        d2 = ((c - gt) ** 2).sum(-1)
-        oks[i] = float(np.exp(-d2 / (2.0 * area_hm * var)).mean())
-        err[i] = float(np.sqrt(d2).mean())
+        oks[i] = float(keypoint_similarity(c, gt, np.full(n, area_hm), COCO_OKS_SIGMAS).mean())
+        err[i] = float(np.sqrt(((c - gt) ** 2).sum(-1)).mean())
     best = int(np.flatnonzero(oks == oks.max())[0])
     return DeltaCurve(grid, oks, err, float(grid[best]), n)

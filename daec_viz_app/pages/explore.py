@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from daec_viz.analysis.taxonomy import instance_oks
 from daec_viz.decoding import METHODS
+from daec_viz.evaluation.oks import instance_oks
 from daec_viz.plots.overlays import heatmap_grid, image_overlay, joint_zoom
 from daec_viz_app import state
 from daec_viz_app.ui import ap_metrics, page_header, run_page
