@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "pckh": "daec_viz.evaluation.pckh",
     "run_sweep": "daec_viz.evaluation.sweep",
     "learn_delta": "daec_viz.evaluation.sweep",
-    "analyse_errors": "daec_viz.analysis.errors",
+    "analyse_errors": "daec_viz.analysis",
     "build_demo": "daec_viz.synthetic.demo",
     "ensure_demo": "daec_viz.synthetic.demo",
     "simulate_heatmaps": "daec_viz.synthetic.simulate",

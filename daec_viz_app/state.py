@@ -232,40 +232,40 @@ def delta_uncertainty(path: str, key: tuple, pattern: str, smooth: bool, sigma: 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def gt_table(path: str, key: tuple) -> dict[str, np.ndarray]:
     """Per instance: ``gt`` (N, K, 3) image px + visibility, ``gt_hm`` (N, K, 2) heatmap
-    px, ``area`` (N,) GT area (image px², NaN without a GT)."""
-    from daec_viz.geometry import apply_affine, invert_affine
+    px (NaN where unlabelled), ``inside`` (N, K) whether it lies on the heatmap, ``area``
+    (N,) GT area (image px², NaN without a GT)."""
+    from daec_viz.analysis import labelled_xy
+    from daec_viz.evaluation.ground_truth import gt_in_heatmap, inside_heatmap
     ds = load(path, key)
     gt = ds.gt_keypoints()
     anns = ds.coco.anns
     area = np.array([float(anns[a]["area"]) if a in anns else np.nan
                      for a in ds.instances["ann_id"].to_numpy().tolist()])
-    xy = gt[..., :2].copy()
-    xy[~(np.nan_to_num(gt[..., 2]) > 0)] = np.nan
-    gt_hm = apply_affine(xy, invert_affine(ds.affines()))
-    return {"gt": gt, "gt_hm": gt_hm, "area": area}
+    gt_hm = gt_in_heatmap(labelled_xy(gt), ds.affines())
+    return {"gt": gt, "gt_hm": gt_hm, "inside": inside_heatmap(gt_hm, ds.meta.heatmap_size),
+            "area": area}
 
 
 @st.cache_resource(max_entries=16, show_spinner="Analysing the errors…")
-def _errors_of(path: str, key: tuple, methods: tuple[str, ...], sigma: float, delta: float,
-               pattern: str, smooth: bool) -> Any:
-    from daec_viz.analysis.errors import analyse_errors
+def _errors_of(path: str, key: tuple, configs_json: tuple[tuple[str, str], ...]) -> Any:
+    from daec_viz.analysis import analyse_errors
     ds = load(path, key)
-    opts: dict[str, Any] = {"daec": {"sigma": sigma, "delta": delta, "pattern": pattern}}
-    if smooth:
-        for m in ("standard", "shifting", "daec"):
-            opts.setdefault(m, {})["blur_kernel"] = DEFAULT_BLUR_KERNEL
+    configs = {m: DecoderConfig.from_json(j) for m, j in configs_json}
+    hm = heatmaps(path, key)
+    pre = {DEFAULT_BLUR_KERNEL: blurred(path, key)} if hm is not None and any(
+        c.smooth and c.method != "dark" for c in configs.values()) else {}
     # the page bootstraps its filtered errors itself: one replicate here is enough
-    return analyse_errors(ds, methods=methods, decode_options=opts, n_boot=1,
+    return analyse_errors(ds, configs=configs, maps=hm, blurred=pre, n_boot=1,
                           taxonomy=False)
 
 
-def errors(path: str, key: tuple, sigma: float, delta: float, pattern: str,
-           smooth: bool) -> dict[str, Any]:
-    """:class:`daec_viz.analysis.errors.MethodErrors` of the four decoders (method ->
-    errors); the baselines are analysed once per smoothing setting, DAEC per Δ/pattern/σ
-    (smoothing = maps blurred first; DARK always with its own blur)."""
-    base = _errors_of(path, key, ("standard", "shifting", "dark"), 0.0, 0.0, "", smooth)
-    daec = _errors_of(path, key, ("daec",), sigma, delta, pattern, smooth)
+def errors(path: str, key: tuple, ctl: Controls) -> dict[str, Any]:
+    """:class:`daec_viz.analysis.MethodErrors` of the four decoders under the controls
+    (method -> errors); the baselines are analysed once per smoothing setting, DAEC per
+    Δ/pattern/σ (smoothing = maps blurred first; DARK always with its own blur)."""
+    base = _errors_of(path, key, tuple((m, ctl.config(m).to_json())
+                                       for m in ("standard", "shifting", "dark")))
+    daec = _errors_of(path, key, (("daec", ctl.config("daec").to_json()),))
     return {**base.methods, **daec.methods}
 
 

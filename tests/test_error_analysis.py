@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from shared_data import COCO_MINI, SHARED_DATA
 
-from daec_viz.analysis.errors import (
+from daec_viz.analysis import (
     QUADRANT_BUCKETS,
     TAXONOMY,
     analyse_errors,
@@ -23,8 +23,6 @@ from daec_viz.analysis.errors import (
     error_histogram2d,
     error_vectors,
     ground_truth_table,
-    instance_oks,
-    keypoint_similarity,
     match_detections,
     quadrant_codes,
     quadrant_stats,
@@ -34,7 +32,7 @@ from daec_viz.analysis.errors import (
 )
 from daec_viz.analysis.taxonomy import GroundTruthTable
 from daec_viz.decoding import decode
-from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
+from daec_viz.evaluation.oks import COCO_OKS_SIGMAS, instance_oks, keypoint_similarity
 from daec_viz.io.coco_format import COCO_FLIP_PAIRS
 
 DATA = SHARED_DATA

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from daec_viz.analysis.errors import (
+from daec_viz.analysis import (
     QUADRANTS,
     TAXONOMY,
     bootstrap_bias,
@@ -195,7 +195,7 @@ def test_error_figures_from_an_analysis(tmp_path):
         from daec_viz.synthetic.demo import build_demo
     except ImportError as exc:  # pragma: no cover
         pytest.skip(f"daec_viz.synthetic.demo is not available yet ({exc})")
-    from daec_viz.analysis.errors import analyse_errors
+    from daec_viz.analysis import analyse_errors
     from daec_viz.io.datasets import load_dataset
 
     ds = load_dataset(build_demo(tmp_path / "demo", seed=0, n_images=6))

@@ -5,7 +5,7 @@ x right, y down; errors on an axis are counted as ``none``) and whether they fol
 paper's BR > UR > BL > UL, the mean bias (heatmap px) with its bootstrap interval, the
 sub-pixel phase amplitude, and the Ronchi & Perona keypoint taxonomy with the AP after
 correcting each error type. ``--json`` prints the full summary (per-joint bias, phase
-curves, ...) of :meth:`daec_viz.analysis.errors.ErrorAnalysis.to_dict`.
+curves, ...) of :meth:`daec_viz.analysis.ErrorAnalysis.to_dict`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def format_report(summary: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daec_viz.analysis.errors import analyse_errors
+    from daec_viz.analysis import analyse_errors
     from daec_viz.exceptions import InputError
 
     if args.batch < 1 or args.bootstrap < 1 or not 0 < args.ci < 1:

@@ -1,4 +1,4 @@
-"""Figures of the error-bias analysis (:mod:`daec_viz.analysis.errors`).
+"""Figures of the error-bias analysis (:mod:`daec_viz.analysis`).
 
 Every function returns a ``plotly.graph_objects.Figure`` and draws each decoder in its
 colour of :data:`daec_viz.plots.style.METHOD_COLORS`. Image axes are kept: x right,
@@ -11,7 +11,7 @@ bottom-right (BR) bias.
 - :func:`phase_plot`: error vs the GT's sub-pixel phase (argmax's saw-tooth).
 - :func:`taxonomy_bars` and :func:`taxonomy_ap_bars`: the keypoint error taxonomy and
   the AP with each error type corrected.
-- :func:`error_figures`: all of them from one :class:`~daec_viz.analysis.errors.ErrorAnalysis`.
+- :func:`error_figures`: all of them from one :class:`~daec_viz.analysis.ErrorAnalysis`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from daec_viz.analysis.errors import (
+from daec_viz.analysis import (
     QUADRANTS,
     BiasEstimate,
     ErrorAnalysis,
@@ -76,7 +76,7 @@ def quadrant_histogram(stats: Mapping[str, QuadrantStats], mode: str = "both",
 
     Parameters
     ----------
-    stats : method -> :class:`~daec_viz.analysis.errors.QuadrantStats`
+    stats : method -> :class:`~daec_viz.analysis.QuadrantStats`
         (``ErrorAnalysis.quadrants``).
     mode : ``"count"``, ``"share"`` (of the errors in a quadrant) or ``"both"`` (two
         panels).
@@ -149,7 +149,7 @@ def error_density(err: np.ndarray, bias: BiasEstimate | Sequence[float] | None =
         as a rectangle) or an (x, y) pair; default the mean of ``err``.
     method : decoder name (arrow colour, title).
     units : axis unit label.
-    bins, extent : of :func:`~daec_viz.analysis.errors.error_histogram2d`.
+    bins, extent : of :func:`~daec_viz.analysis.error_histogram2d`.
     arrow_scale : draw the arrow this many times longer (the bias is often small against
         the spread; the scale is written in the legend).
 

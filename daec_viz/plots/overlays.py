@@ -22,6 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from daec_viz.decoding.daec import daec_window
+from daec_viz.evaluation.ground_truth import inside_heatmap
 from daec_viz.exceptions import InputError
 from daec_viz.plots.style import METHOD_COLORS, method_color
 
@@ -264,9 +265,7 @@ def heatmap_grid(heatmaps: np.ndarray, predictions_hm: Mapping[str, np.ndarray] 
         marks.append(("gt", np.asarray(gt_hm, dtype=np.float64)))
     marks += [(m, np.asarray(xy, dtype=np.float64)) for m, xy in (predictions_hm or {}).items()]
     for m, p in marks:
-        inside = (np.isfinite(p).all(-1) & (p[:, 0] >= -0.5) & (p[:, 0] <= w - 0.5)
-                  & (p[:, 1] >= -0.5) & (p[:, 1] <= h - 0.5))
-        j = np.flatnonzero(inside)
+        j = np.flatnonzero(inside_heatmap(p, (w, h)))
         xy = p[j] + lay.origins[j]
         fig.add_trace(go.Scatter(
             x=xy[:, 0], y=xy[:, 1], mode="markers", name=m, legendgroup=m,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from daec_viz.analysis.errors import bootstrap_bias, quadrant_stats, subpixel_phase
+from daec_viz.analysis import bootstrap_bias, quadrant_stats, subpixel_phase
 from daec_viz.plots.errors import (
     error_density,
     joint_bias_diagram,
@@ -25,7 +25,7 @@ VIS = {2: "visible (v=2)", 1: "occluded (v=1)"}
 def _render() -> None:
     ds, path, key, ctl = page_header("Error direction")
     ap_metrics(path, key, ds, ctl)
-    methods = state.errors(path, key, ctl.sigma, ctl.delta, ctl.pattern, ctl.smooth)
+    methods = state.errors(path, key, ctl)
     names = list(ds.keypoint_names)
     vis_all = np.nan_to_num(state.gt_table(path, key)["gt"][..., 2], nan=-1).astype(int)
 

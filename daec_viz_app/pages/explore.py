@@ -35,10 +35,7 @@ def _instance_table(path: str, key: tuple, d: state.Predictions) -> dict[str, np
     err = np.linalg.norm(d.coords_hm - gt["gt_hm"], axis=-1)
     # joints whose GT lies outside the heatmap cannot be placed by any decoder: leave them
     # out of the error filters and the "largest error" order (as the Error direction page)
-    w, h = ds.meta.heatmap_size
-    gx, gy = gt["gt_hm"][..., 0], gt["gt_hm"][..., 1]
-    outside = (gx < -0.5) | (gx > w - 0.5) | (gy < -0.5) | (gy > h - 0.5)
-    err = np.where(outside, np.nan, err)
+    err = np.where(gt["inside"], err, np.nan)
     return {"oks": oks, "err": err, "vis": np.nan_to_num(gt["gt"][..., 2]).astype(int),
             "has_gt": np.isfinite(gt["gt"][..., 2]).any(axis=1)}
 
