@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from daec_viz.decoding import decode
 from daec_viz.exceptions import InputError
+from daec_viz.io import paths
 from daec_viz.io.datasets import load_dataset
 from daec_viz.synthetic import demo as demo_mod
 from daec_viz.synthetic.demo import DEMO_VERSION, build_demo, demo_version_of, ensure_demo
@@ -136,7 +139,9 @@ def test_progress_reaches_one_and_refuses_overwrite(tmp_path):
         build_demo(tmp_path / "x", n_images=1)
 
 
-def test_ensure_demo_builds_once_and_rebuilds_stale(tmp_path, monkeypatch):
+@pytest.fixture()
+def small_builds(monkeypatch) -> list[Path]:
+    """ensure_demo builds a 4-image demo instead of the 300-image one; the folders built."""
     calls: list[Path] = []
     real = demo_mod.build_demo
 
@@ -145,6 +150,11 @@ def test_ensure_demo_builds_once_and_rebuilds_stale(tmp_path, monkeypatch):
         return real(out, seed=0, n_images=4, progress=kw.get("progress"))
 
     monkeypatch.setattr(demo_mod, "build_demo", small)
+    return calls
+
+
+def test_ensure_demo_builds_once_and_rebuilds_stale(tmp_path, monkeypatch, small_builds):
+    calls = small_builds
     root = tmp_path / "demo"
     assert ensure_demo(root) == root.resolve() and len(calls) == 1
     ensure_demo(root)
@@ -153,6 +163,45 @@ def test_ensure_demo_builds_once_and_rebuilds_stale(tmp_path, monkeypatch):
     assert demo_version_of(root) == DEMO_VERSION
     ensure_demo(root)
     assert len(calls) == 2                                  # stale: rebuilt
+
+
+def test_demo_goes_where_the_env_variable_says(tmp_path, monkeypatch, small_builds):
+    from daec_viz.cli.common import open_dataset
+
+    data = tmp_path / "data"
+    monkeypatch.setenv(paths.ENV_DATA, str(data))
+    monkeypatch.chdir(tmp_path)  # no folder called "demo" here: "demo" means the bundled one
+    old = os.umask(0o022)
+    try:
+        root = ensure_demo()
+        ds = open_dataset("demo")                           # the CLI finds the same folder
+    finally:
+        os.umask(old)
+    assert root == (data / "demo").resolve() and small_builds == [data / "demo"]
+    assert ds.path.resolve() == root
+    # mkdtemp's 0700 would hide the demo from other users; a plain mkdir's mode instead
+    assert stat.S_IMODE(root.stat().st_mode) == 0o777 & ~0o022
+
+
+def test_an_installed_package_writes_nothing_beside_itself(tmp_path, monkeypatch,
+                                                           small_builds):
+    # an installed layout: site-packages/daec_viz with no project pyproject.toml beside it
+    site = tmp_path / "site-packages"
+    (site / "daec_viz").mkdir(parents=True)
+    monkeypatch.setattr(paths, "_PACKAGE_DIR", site / "daec_viz")
+    assert paths.source_checkout() is None
+    real_pkg = Path(demo_mod.__file__).resolve().parents[1]
+    caches_before = set(real_pkg.rglob("heatmaps.h5"))
+
+    monkeypatch.setenv(paths.ENV_DATA, str(tmp_path / "env"))
+    assert ensure_demo() == (tmp_path / "env" / "demo").resolve()
+    monkeypatch.delenv(paths.ENV_DATA)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    user = tmp_path / "home" / ".local" / "share" / "daec-viz" / "demo"
+    assert ensure_demo() == user.resolve() and len(small_builds) == 2
+    assert list(site.rglob("*")) == [site / "daec_viz"]          # nothing in site-packages
+    assert set(real_pkg.rglob("heatmaps.h5")) == caches_before   # nor in the package
 
 
 def test_cli_demo(tmp_path, capsys):
