@@ -79,3 +79,14 @@ def test_bad_input_is_one_clear_line(argv, needle, folder, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_errors_json_records_the_resolved_configs(folder, capsys):
+    assert main(["errors", str(folder), "--methods", "dark", "daec", "--delta", "2.5",
+                 "--bootstrap", "10", "--no-ap", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    sigma = float(load_dataset(folder).meta.sigma)
+    assert out["info"]["configs"] == {
+        "dark": {"method": "dark", "blur_kernel": 11},
+        "daec": {"method": "daec", "sigma": sigma, "delta": 2.5, "pattern": "BR",
+                 "blur_kernel": None}}

@@ -203,6 +203,7 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
             "convention": meta.convention, "model": meta.model,
             "simulated": bool(meta.simulated), "n_boot": n_boot, "ci": ci, "seed": seed,
             "include_outside": include_outside,
+            "configs": {m: preds[m].config.to_dict() for m in methods},
             "zero_tol": zero_tol, "zero_rule": "components with |e| <= zero_tol count as "
             "'none' (no quadrant); quadrant shares exclude them",
             "correction": correction if (taxonomy and ap) else None}
