@@ -214,10 +214,10 @@ def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
     daec = ctl.config("daec").to_json()
     rows = np.arange(len(ds)) if split == "all" else split_indices(ds, split)
     v = paired_verdict(matches(path, key, daec, split), matches(path, key, bases[best], split),
-                       "DAEC", best, int(rows.size), n_boot=N_BOOT)
+                       "DAEC", best, n_boot=N_BOOT)
     preds = {"daec": decoded(path, key, daec)}
     warns = data_warnings(ds, preds, rows, {"daec": stats(path, key, daec, split)},
-                          v.n_images)
+                          v.n_images, v.n_persons)
     return {**v.to_dict(), "sentence": v.sentence, "warnings": warns}
 
 

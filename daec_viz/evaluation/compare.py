@@ -50,7 +50,7 @@ from daec_viz.exceptions import InputError
 
 __all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs", "best_of",
            "paired_verdict", "verdict_from_replicates",
-           "per_joint_ap", "data_warnings", "MIN_PERSONS", "CALLS"]
+           "per_joint_ap", "data_warnings", "gt_persons", "MIN_PERSONS", "CALLS"]
 
 CALLS: tuple[str, ...] = ("better", "worse", "no detectable difference")
 #: Below this many persons a warning says that intervals will be wide.
@@ -199,13 +199,20 @@ def per_joint_ap(dataset: Any, results: list[dict], img_ids: list[int],
             for j, name in enumerate(dataset.keypoint_names)}
 
 
+def gt_persons(matches: ImageMatches) -> int:
+    """Ground-truth persons COCOeval counts (non-crowd, with keypoints) in the evaluated
+    images: the n behind every interval (detector boxes are more numerous)."""
+    return int(matches.gt_count[0].sum())
+
+
 def data_warnings(dataset: Any, preds: Mapping[str, Predictions], rows: np.ndarray,
-                  stats: Mapping[str, Mapping[str, float]], n_images: int) -> list[str]:
+                  stats: Mapping[str, Mapping[str, float]], n_images: int,
+                  n_persons: int | None = None) -> list[str]:
     """Warnings a reader must see beside these numbers: few persons, invalid maps (they
     count as misses), a DAEC window emptied by a large Δ, undefined stats (no non-crowd
-    GT), nothing submitted."""
+    GT), nothing submitted. ``n_persons``: GT persons (default: the instances)."""
     out: list[str] = []
-    n = int(rows.size)
+    n = int(rows.size) if n_persons is None else int(n_persons)
     if n < MIN_PERSONS:
         out.append(f"only {n} persons in {n_images} images: intervals are wide and small "
                    f"differences cannot be detected")
@@ -244,14 +251,13 @@ def verdict_from_replicates(method: str, baseline: str, diff: float,
 
 
 def paired_verdict(a: ImageMatches, b: ImageMatches, name_a: str, name_b: str,
-                   n_persons: int, n_boot: int = 1000, seed: int | None = 0,
-                   ci: float = 0.95) -> Verdict:
+                   n_boot: int = 1000, seed: int | None = 0, ci: float = 0.95) -> Verdict:
     """``name_a`` minus ``name_b`` on AP, from their per-image matches (paired bootstrap);
     what the app recomputes when only one side changes."""
     point, reps = bootstrap_stats([a, b], n_boot=n_boot, seed=seed)
     reps = defined(reps)
     return verdict_from_replicates(name_a, name_b, float(point[0, 0] - point[1, 0]),
-                                   reps[0, :, 0] - reps[1, :, 0], n_persons,
+                                   reps[0, :, 0] - reps[1, :, 0], gt_persons(a),
                                    int(a.img_ids.size), ci)
 
 
@@ -306,7 +312,7 @@ def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "al
     ib = names.index(best)
     n_images = int(matches[0].img_ids.size)
     verdict = verdict_from_replicates("daec", best, stats["daec"]["AP"] - stats[best]["AP"],
-                                      reps[0, :, 0] - reps[ib, :, 0], int(rows.size),
+                                      reps[0, :, 0] - reps[ib, :, 0], gt_persons(matches[0]),
                                       n_images, ci)
     pj: dict[str, dict[str, float]] = {}
     if joints:
@@ -314,9 +320,9 @@ def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "al
         for i, name in enumerate(names):
             pj[name] = per_joint_ap(dataset, *subs[name], masked=masked)
             report(0.7 + 0.3 * (i + 1) / len(names), f"per-joint AP {name}")
-    warns = data_warnings(dataset, preds, rows, stats, n_images)
+    warns = data_warnings(dataset, preds, rows, stats, n_images, gt_persons(matches[0]))
     if not any(subs[n][0] for n in names):
         warns.append("no predictions were submitted (empty results): every stat is 0")
     report(1.0, "done")
-    return Comparison(split, int(rows.size), n_images, {n: preds[n].config for n in names},
+    return Comparison(split, gt_persons(matches[0]), n_images, {n: preds[n].config for n in names},
                       stats, stats_ci, pj, best, verdict, warns, n_boot, seed)
