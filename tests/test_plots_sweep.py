@@ -75,7 +75,12 @@ def test_delta_snippets():
     s = delta_snippets(3.5, "UR", 2.0, smooth=True, extra={"test_value": 0.7})
     d = json.loads(s["json"])
     assert d == {"delta": 3.5, "pattern": "UR", "sigma": 2.0, "smooth": True,
-                 "test_value": 0.7}
+                 "test_value": 0.7,
+                 "config": {"method": "daec", "sigma": 2.0, "delta": 3.5, "pattern": "UR",
+                            "blur_kernel": 11}}
+    # the exported config is one daec-viz reads back
+    from daec_viz.decoding import DecoderConfig
+    assert DecoderConfig.from_dict(d["config"]).delta == (3.5, 3.5)
     assert "TEST:\n  DAEC:\n    DELTA: 3.5\n    PATTERN: UR" in s["hrnet"]
     assert "BLUR_KERNEL: 11" in s["hrnet"]
     assert "delta=3.5" in s["mmpose"] and "pattern='UR'" in s["mmpose"]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from daec_viz.decoding import PATTERNS
+from daec_viz.decoding import DEFAULT_BLUR_KERNEL, PATTERNS, DecoderConfig
 from daec_viz.evaluation.coco_eval import STAT_NAMES
 from daec_viz.exceptions import InputError
 from daec_viz.plots.style import method_color
@@ -178,9 +178,11 @@ def delta_snippets(delta: float, pattern: str = "BR", sigma: float = 2.0,
     if pattern not in PATTERNS:
         raise InputError(f"expected one of {PATTERNS}, got {pattern!r}", field="pattern")
     d = float(delta)
+    config = DecoderConfig("daec", sigma=sigma, delta=d, pattern=pattern,
+                           blur_kernel=DEFAULT_BLUR_KERNEL if smooth else None)
     payload = {"delta": d, "pattern": pattern, "sigma": float(sigma), "smooth": bool(smooth),
-               **(extra or {})}
-    blur = 11 if smooth else 0
+               "config": config.to_dict(), **(extra or {})}
+    blur = DEFAULT_BLUR_KERNEL if smooth else 0
     hrnet = (f"TEST:\n  DAEC:\n    DELTA: {d:g}\n    PATTERN: {pattern}\n"
              f"    SIGMA: {float(sigma):g}\n    BLUR_KERNEL: {blur}")
     mmpose = ("# mmpose-style codec setting (test_cfg); decode with daec_viz.decode\n"
