@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, DecoderConfig
@@ -22,7 +23,8 @@ from daec_viz_app.ui import guarded, simulated_badge
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 DEMO = "Bundled demo (simulated)"
 FOLDER = "Another dataset folder"
-DELTA_RANGE = (-2.0, 10.0)
+#: Query parameters of a shareable link (page is the URL path); see :func:`_read_url`.
+URL_KEYS = ("dataset", "delta", "pattern", "sigma", "smooth", "image", "person", "joint")
 
 
 def _pages() -> list:
@@ -46,13 +48,68 @@ def _init_state() -> None:
         given = state.resolve_initial_dataset(sys.argv[1:])
         ss["dataset_choice"] = FOLDER if given else DEMO
         ss["folder_input"] = given or ""
+        _read_url()
     ss.setdefault("delta", 4.0)
     ss.setdefault("pattern", "BR")
     ss.setdefault("sigma", 2.0)
     ss.setdefault("smooth", False)
-    if "pending_delta" in ss:  # a page asked for another Δ (click on a curve, Δ_opt button)
-        lo, hi = DELTA_RANGE
-        ss["delta"] = float(min(hi, max(lo, ss.pop("pending_delta"))))
+    pending = ss.pop("pending_controls", None)
+    if pending:  # a page asked for other controls (a click on a curve, the Δ_opt button)
+        ss["delta"] = float(pending["delta"])
+        if pending.get("pattern") in ("BR", "UR", "BL", "UL"):
+            ss["pattern"] = pending["pattern"]
+        if pending.get("smooth") is not None:
+            ss["smooth"] = bool(pending["smooth"])
+
+
+def _read_url() -> None:
+    """Seed the state from a shared link's query parameters (first run of a session);
+    values that do not parse are ignored, the URL's controls win over the dataset's
+    defaults."""
+    qp, ss = st.query_params, st.session_state
+    if qp.get("dataset"):
+        if qp["dataset"] == "demo":
+            ss["dataset_choice"], ss["folder_input"] = DEMO, ""
+        else:
+            ss["dataset_choice"], ss["folder_input"] = FOLDER, qp["dataset"]
+    given = {}
+    for name, conv in (("delta", float), ("sigma", float)):
+        try:
+            v = conv(qp[name])
+            if np.isfinite(v) and (name != "sigma" or v > 0):
+                given[name] = v
+        except (KeyError, ValueError):
+            pass
+    if qp.get("pattern") in ("BR", "UR", "BL", "UL"):
+        given["pattern"] = qp["pattern"]
+    if qp.get("smooth") in ("0", "1"):
+        given["smooth"] = qp["smooth"] == "1"
+    ss.update(given)
+    ss["url_controls"] = set(given)  # kept when the dataset's defaults are applied
+    for name in ("image", "person"):
+        try:
+            ss[f"ex_keep_{name}"] = int(qp[name])
+        except (KeyError, ValueError):
+            pass
+    if qp.get("joint"):
+        ss["ex_keep_joint"] = qp["joint"]
+
+
+def _write_url() -> None:
+    """The current view as query parameters, so a copied link reopens it."""
+    ss = st.session_state
+    params: dict[str, str] = {}
+    if ss.get("dataset_choice") == DEMO:
+        params["dataset"] = "demo"
+    elif ss.get("dataset_path"):
+        params["dataset"] = str(ss["dataset_path"])
+    params.update(delta=f"{float(ss['delta']):g}", pattern=str(ss["pattern"]),
+                  sigma=f"{float(ss['sigma']):g}", smooth="1" if ss["smooth"] else "0")
+    for name in ("image", "person", "joint"):
+        if ss.get(f"ex_keep_{name}") is not None:
+            params[name] = str(ss[f"ex_keep_{name}"])
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
 
 
 def _demo_path() -> str:
@@ -102,7 +159,11 @@ def _sidebar_dataset() -> None:
     if ss["sigma_for"] != path:  # a new dataset opens at its own defaults, as the CLI does
         ss["sigma_for"] = path
         default = DecoderConfig("daec").resolved(sigma=float(ds.meta.sigma))
-        ss["sigma"], ss["delta"] = default.sigma, default.delta[0]
+        keep = ss.pop("url_controls", set())  # a shared link's controls win, once
+        if "sigma" not in keep:
+            ss["sigma"] = default.sigma
+        if "delta" not in keep:
+            ss["delta"] = default.delta[0]
     sb.caption(f"{Path(path).name}: {len(ds)} people, {len(ds.image_ids)} images, "
                f"{ds.num_keypoints} joints, maps {ds.meta.heatmap_size[0]}×"
                f"{ds.meta.heatmap_size[1]}, σ = {ds.meta.sigma:g}, model "
@@ -114,10 +175,11 @@ def _sidebar_dataset() -> None:
 def _sidebar_controls() -> None:
     sb = st.sidebar
     sb.header("Decoder (app-wide)")
-    lo, hi = DELTA_RANGE
+    ss = st.session_state
+    lo, hi = state.delta_range(float(ss["sigma"]), float(ss["delta"]))
     sb.slider("Δ (heatmap px)", lo, hi, step=0.5, key="delta",
               help="DAEC's error-compensation cut: Δ px off the pattern's corner of the "
-                   "(6σ+3) window.")
+                   f"(6σ+3) window; up to {hi:g} = 2e + 1, where the window is empty.")
     sb.selectbox("Cut pattern", ("BR", "UR", "BL", "UL"), key="pattern",
                  help="The corner of the window that is cut (BR compensates a "
                       "bottom-right bias).")
@@ -143,4 +205,5 @@ def run() -> None:
     guarded(_sidebar_dataset)
     _sidebar_controls()
     nav.run()
+    _write_url()
 

@@ -73,10 +73,23 @@ def controls() -> Controls:
     return controls_of(st.session_state)
 
 
-def request_delta(value: float) -> None:
-    """Set the app-wide Δ from a page (applied to the slider on the next run) and rerun."""
-    st.session_state["pending_delta"] = float(value)
+def request_delta(value: float, pattern: str | None = None,
+                  smooth: bool | None = None) -> None:
+    """Set the app-wide Δ (and, if given, the cut pattern and smoothing) from a page;
+    applied to the sidebar controls on the next run, which starts now."""
+    st.session_state["pending_controls"] = {"delta": float(value), "pattern": pattern,
+                                            "smooth": smooth}
     st.rerun()
+
+
+def delta_range(sigma: float, value: float | None = None) -> tuple[float, float]:
+    """The Δ slider's range: −2 to 2e + 1 (e = int(3σ + 1), where the window is empty
+    whatever the pattern), widened to hold ``value`` so nothing is ever clamped."""
+    from daec_viz.decoding import half_width
+    lo, hi = -2.0, float(2 * half_width(sigma) + 1)
+    if value is not None and np.isfinite(value):
+        lo, hi = min(lo, float(np.floor(value))), max(hi, float(np.ceil(value)))
+    return lo, hi
 
 
 # --------------------------------------------------------------------------- dataset
@@ -306,7 +319,7 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
     return chosen or os.environ.get(ENV_DATASET) or None
 
 
-__all__ = ["Controls", "controls", "request_delta", "dataset_key", "load", "current",
+__all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load", "current",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
            "DaecVizError"]

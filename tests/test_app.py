@@ -162,3 +162,62 @@ def test_delta_opt_band_on_the_sweep_page(app):
     app.toggle(key="sw_band").set_value(True).run()
     _no_errors(app)
     assert any("resamples" in c.value and "Δ_opt =" in c.value for c in app.caption)
+
+
+def _image_id(option: str) -> int:
+    return int(option.split()[1])  # "image 9 (worst error ...)"
+
+
+def test_explore_keeps_the_chosen_image_person_and_joint_when_controls_change(app):
+    images = [_image_id(o) for o in app.selectbox(key="ex_image").options]
+    assert len(images) > 2
+    pick = images[-1]  # not the first: a re-sort would move it
+    app.selectbox(key="ex_image").set_value(pick).run()
+    app.selectbox(key="ex_zoom_joint").set_value("left_knee").run()
+    for delta in (0.0, 6.0):  # the "largest error first" order changes with Δ
+        app.sidebar.slider(key="delta").set_value(delta).run()
+        _no_errors(app)
+        assert app.selectbox(key="ex_image").value == pick
+        assert app.selectbox(key="ex_zoom_joint").value == "left_knee"
+    app.sidebar.toggle(key="smooth").set_value(True).run()
+    assert app.selectbox(key="ex_zoom_joint").value == "left_knee"
+    # a new joint filter: the enlarged joint follows it
+    app.selectbox(key="ex_joint").set_value("right_wrist").run()
+    assert app.selectbox(key="ex_zoom_joint").value == "right_wrist"
+
+
+def test_a_link_reopens_the_same_view(dataset, tmp_path, monkeypatch):
+    """The URL holds dataset, Δ, pattern, σ, smoothing, image, person and joint; opening
+    it in a new session restores them (and the dataset's defaults do not overwrite)."""
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("DAEC_VIZ_DATASET", raising=False)
+    first = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    first.query_params["dataset"] = str(dataset)
+    first.run()
+    first.sidebar.slider(key="delta").set_value(2.5).run()
+    first.sidebar.selectbox(key="pattern").select("UL").run()
+    first.sidebar.toggle(key="smooth").set_value(True).run()
+    image = _image_id(first.selectbox(key="ex_image").options[-1])
+    first.selectbox(key="ex_image").set_value(image).run()
+    first.selectbox(key="ex_zoom_joint").set_value("nose").run()
+    _no_errors(first)
+    link = {k: v[0] if isinstance(v, list) else v for k, v in first.query_params.items()}
+    assert link["delta"] == "2.5" and link["pattern"] == "UL" and link["smooth"] == "1"
+    assert link["image"] == str(image) and link["joint"] == "nose"
+
+    second = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in link.items():
+        second.query_params[k] = v
+    second.run()
+    _no_errors(second)
+    ss = second.session_state
+    assert (ss["delta"], ss["pattern"], ss["smooth"]) == (2.5, "UL", True)
+    assert second.selectbox(key="ex_image").value == image
+    assert second.selectbox(key="ex_zoom_joint").value == "nose"
+
+
+def test_delta_range_follows_sigma_and_never_clamps():
+    from daec_viz_app.state import delta_range
+    assert delta_range(2.0) == (-2.0, 15.0)   # e = int(3σ + 1) = 7: 2e + 1
+    assert delta_range(1.45) == (-2.0, 11.0)  # e = 5
+    assert delta_range(2.0, 22.5) == (-2.0, 23.0)  # a requested Δ widens the range

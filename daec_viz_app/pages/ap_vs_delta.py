@@ -79,17 +79,25 @@ def _render() -> None:
                        current_delta=ctl.delta, uncertainty=band if stat == "AP" else None)
     ev = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points",
                          config={"displaylogo": False})
-    st.caption("Click a point of a curve to set the app-wide Δ. Solid: raw maps; dashed: "
+    st.caption("Click a point of a curve to set the app-wide Δ, pattern and smoothing. "
+               "Solid: raw maps; dashed: "
                "smoothed; dotted: the train curve of the current pattern. Horizontal lines: "
                "standard, shifting and DARK (DARK always with its own blur).")
     pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
     if pts:
         x = float(pts[0].get("x"))
-        sel_id = json.dumps([round(x, 4), pts[0].get("curve_number")])
+        curve = pts[0].get("curve_number")
+        sel_id = json.dumps([round(x, 4), curve])
         if st.session_state.get("sw_last_sel") != sel_id:
             st.session_state["sw_last_sel"] = sel_id
-            if not np.isclose(x, ctl.delta):
-                state.request_delta(x)
+            # the clicked curve names its pattern and smoothing: "<pattern>[ +smooth]"
+            name = fig.data[curve].name if isinstance(curve, int) and \
+                0 <= curve < len(fig.data) else ""
+            pattern = name.split(" ")[0] if name.split(" ")[0] in PATTERNS else None
+            smooth = name.endswith("+smooth") if pattern else None
+            if not np.isclose(x, ctl.delta) or (pattern and pattern != ctl.pattern) or \
+                    (smooth is not None and smooth != ctl.smooth):
+                state.request_delta(x, pattern, smooth)
     b1, b2 = st.columns([1, 3])
     if b1.button(f"Use Δ_opt = {choice.delta:g}", key="sw_use_opt",
                  disabled=bool(np.isclose(choice.delta, ctl.delta))):

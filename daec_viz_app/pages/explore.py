@@ -3,6 +3,9 @@ joint enlarged with DAEC's integral window and the Δ-cut."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -53,6 +56,28 @@ def _person_maps(path: str, key: tuple, rows: np.ndarray, smooth: bool) -> np.nd
     return maps
 
 
+def kept_selectbox(label: str, options: list, name: str, *, key: str, default: Any = None,
+                   format_func: Callable[[Any], str] = str) -> Any:
+    """A selectbox whose choice survives changes of the controls: the options may be
+    re-sorted or filtered (the "largest error first" order changes with Δ), but the
+    chosen value, kept in ``ex_keep_<name>`` (and the URL), stays selected while it is
+    offered; else ``default``, else the first option."""
+    ss = st.session_state
+    keep = f"ex_keep_{name}"
+
+    def chosen() -> None:  # a user's pick (callbacks run before the page is redrawn)
+        ss[keep] = ss[key]
+
+    want = ss.get(keep, default)
+    if want not in options:
+        want = default if default in options else (options[0] if options else None)
+    if ss.get(key) != want:
+        ss[key] = want  # set before the widget is drawn: no default/state conflict
+    value = st.selectbox(label, options, key=key, format_func=format_func, on_change=chosen)
+    ss[keep] = value
+    return value
+
+
 def _render() -> None:
     ds, path, key, ctl = page_header("Explore")
     ap_metrics(path, key, ds, ctl)
@@ -96,9 +121,9 @@ def _render() -> None:
     imgs = [int(i) for i in (worst.sort_values(ascending=False, kind="stable").index
                              if order.startswith("largest") else worst.index)]
     st.caption(f"{rows_kept.size} people in {len(imgs)} images match.")
-    img_id = st.selectbox("Image", imgs, key="ex_image",
-                          format_func=lambda i: f"image {i} (worst error "
-                          + (f"{worst[i]:.2f} px)" if worst[i] >= 0 else "n/a: no GT)"))
+    img_id = kept_selectbox("Image", imgs, "image", key="ex_image",
+                            format_func=lambda i: f"image {i} (worst error "
+                            + (f"{worst[i]:.2f} px)" if worst[i] >= 0 else "n/a: no GT)"))
     if img_id is None:
         return
     rows = np.flatnonzero(image_ids == img_id)
@@ -127,15 +152,19 @@ def _render() -> None:
             st.caption("No image file for this id: keypoints on a blank canvas.")
         st.plotly_chart(fig, key="ex_overlay", config={"displaylogo": False})
     with right:
-        person = st.selectbox("Person", list(range(len(rows))), key="ex_person",
-                              format_func=lambda p: f"person {p} (OKS "
-                              f"{table['oks'][rows[p]]:.3f})" if table["has_gt"][rows[p]]
-                              else f"person {p} (no GT)")
+        person = kept_selectbox("Person", list(range(len(rows))), "person", key="ex_person",
+                                format_func=lambda p: f"person {p} (OKS "
+                                f"{table['oks'][rows[p]]:.3f})" if table["has_gt"][rows[p]]
+                                else f"person {p} (no GT)")
         person = 0 if person is None or person >= len(rows) else person
         perr = table["err"][rows[person]]
-        first = names.index(joint) if joint != "any" else \
-            (int(np.nanargmax(perr)) if np.isfinite(perr).any() else 0)
-        jsel = st.selectbox("Joint to enlarge", names, key="ex_zoom_joint", index=first)
+        worst_joint = names[int(np.nanargmax(perr))] if np.isfinite(perr).any() else names[0]
+        ss = st.session_state
+        if joint != "any" and ss.get("ex_joint_seen") != joint:
+            ss["ex_keep_joint"] = joint  # the enlarged joint follows a new joint filter
+        ss["ex_joint_seen"] = joint
+        jsel = kept_selectbox("Joint to enlarge", names, "joint", key="ex_zoom_joint",
+                              default=joint if joint != "any" else worst_joint)
         j = names.index(jsel)
         gt_hm = gt_all["gt_hm"][rows[person]]
         zoom = joint_zoom(maps[person, j], ctl.sigma, ctl.delta, ctl.pattern,
