@@ -242,6 +242,48 @@ def delta_uncertainty(path: str, key: tuple, pattern: str, smooth: bool, sigma: 
     return du(load(path, key), pattern, smooth, list(deltas), split=split, n_boot=N_BOOT)
 
 
+def results_json(path: str, key: tuple, config_json: str, split: str) -> str:
+    """The COCO keypoint results file (JSON text) of one config on ``split``: what
+    ``daec-viz predict`` writes and what the AP readout scores."""
+    import json
+
+    from daec_viz.evaluation.scoring import submission
+    ds = load(path, key)
+    d = decoded(path, key, config_json)
+    rows = None if split == "all" else split_indices(ds, split)
+    return json.dumps(list(submission(ds, d.coords_img, d.maxvals, rows=rows)[0]))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _masked_gts(path: str, key: tuple) -> list[dict]:
+    from daec_viz.evaluation.compare import masked_gts
+    ds = load(path, key)
+    return masked_gts(ds.coco.dataset, ds.num_keypoints)
+
+
+@st.cache_data(max_entries=64, show_spinner="Per-joint AP…")
+def per_joint(path: str, key: tuple, config_json: str, split: str) -> dict[str, float]:
+    """joint -> AP with OKS of that joint alone (:func:`daec_viz.evaluation.compare.
+    per_joint_ap`) of one config on ``split``."""
+    from daec_viz.evaluation.compare import per_joint_ap
+    from daec_viz.evaluation.scoring import submission
+    ds = load(path, key)
+    d = decoded(path, key, config_json)
+    rows = None if split == "all" else split_indices(ds, split)
+    res, ids = submission(ds, d.coords_img, d.maxvals, rows=rows)
+    return per_joint_ap(ds, res, ids, masked=_masked_gts(path, key))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Classifying the errors…")
+def taxonomy(path: str, key: tuple, ctl: Controls) -> Any:
+    """The error analysis with the Ronchi-Perona taxonomy and the AP with each error type
+    corrected, for the four decoders at the controls."""
+    from daec_viz.analysis import analyse_errors
+    ds = load(path, key)
+    return analyse_errors(ds, configs={m: ctl.config(m) for m in METHODS}, n_boot=1,
+                          taxonomy=True, ap=True, maps=heatmaps(path, key))
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def gt_table(path: str, key: tuple) -> dict[str, np.ndarray]:
     """Per instance: ``gt`` (N, K, 3) image px + visibility, ``gt_hm`` (N, K, 2) heatmap

@@ -221,3 +221,28 @@ def test_delta_range_follows_sigma_and_never_clamps():
     assert delta_range(2.0) == (-2.0, 15.0)   # e = int(3σ + 1) = 7: 2e + 1
     assert delta_range(1.45) == (-2.0, 11.0)  # e = 5
     assert delta_range(2.0, 22.5) == (-2.0, 23.0)  # a requested Δ widens the range
+
+
+def test_compare_page_per_joint_error_types_and_downloads(app):
+    from daec_viz.evaluation.compare import per_joint_ap
+    from daec_viz.evaluation.scoring import submission
+    from daec_viz.io.datasets import load_dataset
+    from daec_viz_app import state
+    app.switch_page("daec_viz_app/pages/compare.py").run()
+    _no_errors(app)
+    frames = [d.value for d in app.dataframe]
+    pj = next(f for f in frames if "best" in getattr(f, "columns", []))
+    assert len(pj) == 17 and {"Standard", "Shifting", "DARK", "DAEC"} <= set(pj.columns)
+    # the DAEC column is the library's per-joint AP of the same predictions
+    ds = load_dataset(app.session_state["dataset_path"]).subset("test")
+    ctl = state.controls_of(app.session_state)
+    from daec_viz.evaluation.predict import predict
+    p = predict(ds, ctl.config("daec"))
+    ref = per_joint_ap(ds, *submission(ds, p.coords_img, p.maxvals))
+    for joint, ap in ref.items():
+        got = pj.loc[joint, "DAEC"]
+        assert (np.isnan(got) and ap < 0) or abs(got - ap) < 1e-12, joint
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert any("COCO results json" in label for label in labels)
+    assert any("Per-joint AP as CSV" in label for label in labels)
+    assert any("Error types" in s.value for s in app.subheader)

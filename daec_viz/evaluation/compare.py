@@ -50,7 +50,7 @@ from daec_viz.exceptions import InputError
 
 __all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs", "best_of",
            "paired_verdict", "verdict_from_replicates",
-           "per_joint_ap", "data_warnings", "gt_persons", "MIN_PERSONS", "CALLS"]
+           "per_joint_ap", "masked_gts", "data_warnings", "gt_persons", "MIN_PERSONS", "CALLS"]
 
 CALLS: tuple[str, ...] = ("better", "worse", "no detectable difference")
 #: Below this many persons a warning says that intervals will be wide.
@@ -167,7 +167,7 @@ class Comparison:
                 "warnings": list(self.warnings)}
 
 
-def _masked_gts(coco_dataset: dict, k: int) -> list[dict]:
+def masked_gts(coco_dataset: dict, k: int) -> list[dict]:
     """K copies of the GT dict, copy j keeping only joint j (others v = 0,
     ``num_keypoints`` recounted): the per-joint AP definition."""
     out = []
@@ -192,7 +192,7 @@ def per_joint_ap(dataset: Any, results: list[dict], img_ids: list[int],
                  ) -> dict[str, float]:
     """joint name -> COCO AP where OKS uses that joint alone (see the module docstring;
     -1 where no GT person has the joint labelled)."""
-    masked = _masked_gts(dataset.coco.dataset, dataset.num_keypoints) if masked is None \
+    masked = masked_gts(dataset.coco.dataset, dataset.num_keypoints) if masked is None \
         else masked
     return {name: coco_keypoint_stats(masked[j], results, engine=engine, img_ids=img_ids,
                                       sigmas=dataset.oks_sigmas)["AP"]
@@ -316,7 +316,7 @@ def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "al
                                       n_images, ci)
     pj: dict[str, dict[str, float]] = {}
     if joints:
-        masked = _masked_gts(dataset.coco.dataset, dataset.num_keypoints)
+        masked = masked_gts(dataset.coco.dataset, dataset.num_keypoints)
         for i, name in enumerate(names):
             pj[name] = per_joint_ap(dataset, *subs[name], masked=masked)
             report(0.7 + 0.3 * (i + 1) / len(names), f"per-joint AP {name}")

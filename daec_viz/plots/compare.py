@@ -23,7 +23,8 @@ from daec_viz.evaluation.coco_eval import STAT_NAMES
 from daec_viz.exceptions import InputError
 from daec_viz.plots.style import method_color
 
-__all__ = ["table1_frame", "gains_frame", "table_figure", "pckh_frame", "speed_figure"]
+__all__ = ["table1_frame", "gains_frame", "table_figure", "pckh_frame", "speed_figure",
+           "per_joint_frame"]
 
 _DISPLAY = {"standard": "Standard", "shifting": "Shifting", "dark": "DARK", "daec": "DAEC"}
 _HEADER_PX, _ROW_PX = 28, 26
@@ -160,3 +161,32 @@ def speed_figure(result: Mapping[str, Any], title: str | None = None) -> go.Figu
                       yaxis={"autorange": "reversed"}, height=80 + 34 * len(rows),
                       margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+def per_joint_frame(per_joint: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """Per-joint AP side by side: rows = joints, columns = decoders (their labels), plus a
+    ``best`` column naming the decoder(s) with the highest AP of each row (ties listed;
+    ``-`` where no decoder has a defined AP, i.e. no labelled GT of that joint).
+
+    >>> f = per_joint_frame({"dark": {"nose": 0.5, "eye": -1.0}, "daec": {"nose": 0.6,
+    ...                                                               "eye": -1.0}})
+    >>> f["best"].tolist()
+    ['DAEC', '-']
+    """
+    methods = list(per_joint)
+    joints = list(next(iter(per_joint.values()))) if methods else []
+    data = {_label(m): [per_joint[m][j] for j in joints] for m in methods}
+    frame = pd.DataFrame(data, index=pd.Index(joints, name="joint"))
+    vals = frame.to_numpy(dtype=float)
+    best = []
+    for row in vals:
+        ok = row > -1
+        if not ok.any():
+            best.append("-")
+            continue
+        top = row[ok].max()
+        best.append(", ".join(c for c, v, d in zip(frame.columns, row, ok, strict=True)
+                              if d and v == top))
+    frame = frame.where(frame > -1)  # undefined (-1) shown empty, never as a number
+    frame["best"] = best
+    return frame

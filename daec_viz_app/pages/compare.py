@@ -1,21 +1,26 @@
-"""Compare: the paper's Table 1 layout, PCKh for MPII-style data, decoder speed."""
+"""Compare: the paper's Table 1 layout, per-joint AP, error types, downloads, PCKh for
+MPII-style data, decoder speed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
+from daec_viz.decoding import METHODS
 from daec_viz.decoding.benchmark import format_table, run_benchmark
 from daec_viz.evaluation.pckh import MPII_JOINT_NAMES, pckh
 from daec_viz.plots.compare import (
     gains_frame,
     pckh_frame,
+    per_joint_frame,
     speed_figure,
     table1_frame,
     table_figure,
 )
+from daec_viz.plots.errors import taxonomy_ap_bars, taxonomy_bars
 from daec_viz_app import state
 from daec_viz_app.ui import ap_metrics, page_header, run_page
 
@@ -68,6 +73,47 @@ def _render() -> None:
                     config={"displaylogo": False})
     with st.expander("As a table (copy / download)"):
         st.dataframe(t1, width="stretch")
+        st.download_button("Table as CSV", t1.to_csv(), file_name="daec_viz_table1.csv",
+                           mime="text/csv", key="cmp_dl_table1")
+    daec_cfg = ctl.config("daec")
+    st.download_button(f"COCO results json of {daec_cfg.label} ({split!r} split)",
+                       state.results_json(path, key, daec_cfg.to_json(), split),
+                       file_name="daec_results.json", mime="application/json",
+                       key="cmp_dl_results",
+                       help="The file `daec-viz predict` writes and the AP above scores; "
+                            "pycocotools gives the same stats on it.")
+
+    st.subheader("Per-joint AP")
+    per = {m: state.per_joint(path, key, ctl.config(m).to_json(), split) for m in METHODS}
+    pj = per_joint_frame(per)
+    cols = [c for c in pj.columns if c != "best"]
+    st.dataframe(pj.style.format("{:.3f}", subset=cols, na_rep="–")
+                 .highlight_max(subset=cols, axis=1, color="#d5f5d5"),
+                 width="stretch", key="cmp_per_joint")
+    st.caption("COCO AP with OKS of that joint alone (COCOeval on ground truth whose other "
+               "joints are unlabelled); the best decoder of each row is highlighted and "
+               "named; empty where no person has the joint labelled.")
+    st.download_button("Per-joint AP as CSV", pj.to_csv(), file_name="daec_viz_per_joint.csv",
+                       mime="text/csv", key="cmp_dl_per_joint")
+
+    st.subheader("Error types (Ronchi & Perona)")
+    ea = state.taxonomy(path, key, ctl)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(taxonomy_bars(ea.taxonomies), key="cmp_tax",
+                    config={"displaylogo": False})
+    c2.plotly_chart(taxonomy_ap_bars(ea.taxonomy_aps), key="cmp_tax_ap",
+                    config={"displaylogo": False})
+    tax = pd.DataFrame({state.METHOD_LABELS[m]: {**{f"{k} share": v for k, v in
+                                                   e.taxonomy.shares().items()},
+                                                **{f"AP, {k} fixed": v for k, v in
+                                                   e.taxonomy_ap.ap().items()}}
+                        for m, e in ea.methods.items()}).T
+    st.dataframe(tax.style.format("{:.3f}", na_rep="–"), width="stretch")
+    st.caption("Share of the labelled keypoints of matched people that are good, jitter, "
+               "inversion (left/right), swap (another person) or miss, and the AP when "
+               "each type is corrected (every instance, all splits).")
+    st.download_button("Error types as CSV", tax.to_csv(), file_name="daec_viz_error_types.csv",
+                       mime="text/csv", key="cmp_dl_tax")
 
     st.subheader("PCKh (MPII-style data)")
     heads = _head_sizes(ds) if tuple(ds.keypoint_names) == MPII_JOINT_NAMES else None
