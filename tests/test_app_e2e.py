@@ -151,3 +151,61 @@ def test_every_page_and_the_delta_control(server, page):
     _settle(page)
     _check_clean(page, "explore after Δ change")
     page.screenshot(path=str(ARTIFACTS / "explore_delta1.png"))
+
+
+def _query(pg) -> dict[str, str]:
+    from urllib.parse import parse_qs
+    # the document's own location: Streamlit rewrites it with history.replaceState
+    return {k: v[0] for k, v in parse_qs(pg.evaluate("() => window.location.search")
+                                         .lstrip("?")).items()}
+
+
+def _wait_query(pg, **want: str) -> dict[str, str]:
+    t0 = time.monotonic()
+    q = _query(pg)
+    while time.monotonic() - t0 < 30 and any(q.get(k) != v for k, v in want.items()):
+        time.sleep(0.25)
+        q = _query(pg)
+    return q
+
+
+def test_link_click_and_download(server, page, tmp_path):
+    # a shared link reopens the view: controls from the URL, not the dataset's defaults
+    page.goto(f"{server}/ap_vs_delta?delta=2.5&pattern=UL&smooth=0", wait_until="domcontentloaded")
+    _settle(page)
+    page.get_by_role("heading", name="AP vs Δ").first.wait_for()
+    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first
+    assert float(slider.input_value()) == 2.5
+    q = _wait_query(page, delta="2.5", pattern="UL", smooth="0")
+    assert (q.get("delta"), q.get("pattern"), q.get("smooth")) == ("2.5", "UL", "0")
+    _check_clean(page, "ap_vs_delta from a link")
+
+    # a click on a point of the "UR +smooth" curve sets Δ, pattern and smoothing
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    traces = chart.locator(".scatterlayer .trace")
+    names = page.evaluate("() => document.querySelector('[data-testid=\"stPlotlyChart\"] "
+                          ".js-plotly-plot').data.map(t => t.name)")
+    point = traces.nth(names.index("UR +smooth")).locator("path.point").nth(6)
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    # plotly takes clicks on its drag layer at the point's position, not on the marker
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    time.sleep(0.3)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    q = _wait_query(page, pattern="UR", smooth="1")
+    page.screenshot(path=str(ARTIFACTS / "ap_vs_delta_clicked.png"))
+    assert q.get("pattern") == "UR" and q.get("smooth") == "1", q
+    _settle(page)
+    _check_clean(page, "ap_vs_delta after a click")
+    page.screenshot(path=str(ARTIFACTS / "ap_vs_delta_clicked.png"))
+
+    # a download: the per-joint table as CSV
+    page.goto(f"{server}/compare", wait_until="domcontentloaded")
+    _settle(page)
+    button = page.get_by_role("button", name="Per-joint AP as CSV")
+    button.wait_for(timeout=60_000)
+    with page.expect_download() as info:
+        button.click()
+    text = Path(info.value.path()).read_text()
+    assert text.splitlines()[0].startswith("joint,") and "DAEC" in text.splitlines()[0]
+    assert len(text.splitlines()) == 18  # header + 17 joints
