@@ -246,3 +246,22 @@ def test_compare_page_per_joint_error_types_and_downloads(app):
     assert any("COCO results json" in label for label in labels)
     assert any("Per-joint AP as CSV" in label for label in labels)
     assert any("Error types" in s.value for s in app.subheader)
+
+    # mean keypoint similarity per joint: every instance against its own GT (GT boxes)
+    app.radio(key="cmp_pj_view").set_value("mean keypoint similarity").run()
+    _no_errors(app)
+    pj = next(d.value for d in app.dataframe if "best" in getattr(d.value, "columns", []))
+    from daec_viz.evaluation.oks import keypoint_similarity
+    full = load_dataset(app.session_state["dataset_path"])
+    gt = full.gt_keypoints()
+    area = np.array([full.coco.anns[a]["area"] for a in full.instances["ann_id"]])
+    ks = keypoint_similarity(predict(full, ctl.config("daec")).coords_img, gt[..., :2],
+                             area, full.oks_sigmas)
+    ks = np.where(gt[..., 2] > 0, ks, np.nan)
+    np.testing.assert_allclose(pj["DAEC"].to_numpy(float), np.nanmean(ks, axis=0),
+                               rtol=1e-9)
+    # and the error types per joint: shares of each row sum to 1
+    app.radio(key="cmp_pj_view").set_value("error types").run()
+    _no_errors(app)
+    tax = next(d.value for d in app.dataframe if "jitter" in getattr(d.value, "columns", []))
+    np.testing.assert_allclose(tax.dropna(how="all").sum(axis=1).to_numpy(float), 1.0)

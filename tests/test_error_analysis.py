@@ -249,6 +249,26 @@ def test_taxonomy_thresholds_and_unlabelled():
     assert (t2.labels == -1).all()
 
 
+def test_mean_similarity_per_joint():
+    # two detections of the same person: joint 11 at ks 0.86 and 0.5 (mean 0.68), joint 3
+    # unlabelled (NaN), the others exact (1)
+    gts = _two_people()
+    kp = gts.keypoints.copy()
+    kp[0, 3, 2] = 0
+    gts = GroundTruthTable(gts.image_id, gts.ann_id, kp, gts.area, gts.eligible)
+    pred = np.repeat(kp[:1, :, :2], 2, axis=0)
+    s, k = 100.0, 2 * SIG
+    for i, ks in ((0, 0.86), (1, 0.5)):
+        pred[i, 11, 1] += np.sqrt(-2 * np.log(ks)) * s * k[11]
+    t = classify_keypoints(pred, np.array([1, 1]), np.array([0, 0]), gts, SIG,
+                           COCO_FLIP_PAIRS)
+    m = t.mean_similarity()
+    assert m.shape == (17,)
+    assert np.isnan(m[3])
+    np.testing.assert_allclose(m[11], (0.86 + 0.5) / 2, rtol=1e-9)
+    np.testing.assert_allclose(np.delete(m, [3, 11]), 1.0)
+
+
 def test_corrections():
     gts = _two_people()
     pred = gts.keypoints[:1, :, :2].copy()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from daec_viz.analysis.bias import BiasEstimate
-from daec_viz.analysis.jsonable import json_num, jsonable
+from daec_viz.analysis.jsonable import json_num, json_nums, jsonable
 from daec_viz.analysis.phase import PhaseCurve
 from daec_viz.analysis.taxonomy import KeypointTaxonomy, TaxonomyAP, taxonomy_summary
 from daec_viz.analysis.vectors import (
@@ -111,6 +111,7 @@ class MethodErrors:
             out["taxonomy"] = dict(taxonomy_summary(self.taxonomy, self.taxonomy_ap))
             if per_joint:
                 out["taxonomy"]["per_joint"] = self.taxonomy.per_joint().tolist()
+                out["taxonomy"]["per_joint_ks"] = json_nums(self.taxonomy.mean_similarity())
         return out
 
 

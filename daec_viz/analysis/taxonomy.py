@@ -248,6 +248,16 @@ class KeypointTaxonomy:
         tot = sum(c.values())
         return {k: (v / tot if tot else float("nan")) for k, v in c.items()}
 
+    def mean_similarity(self) -> np.ndarray:
+        """(K,) mean keypoint similarity (OKS of that joint alone, in [0, 1]) of each
+        joint over the matched detections whose own GT joint is labelled; NaN for a joint
+        no matched person has labelled."""
+        ks = self.ks_own
+        n = np.isfinite(ks).sum(axis=0)
+        total = np.nansum(ks, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
     def per_joint(self) -> np.ndarray:
         """(K, 5) counts of each label per joint."""
         k = self.labels.shape[1]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from daec_viz.analysis.taxonomy import TAXONOMY
 from daec_viz.decoding import METHODS
 from daec_viz.decoding.benchmark import format_table, run_benchmark
 from daec_viz.evaluation.pckh import MPII_JOINT_NAMES, pckh
@@ -83,21 +84,51 @@ def _render() -> None:
                        help="The file `daec-viz predict` writes and the AP above scores; "
                             "pycocotools gives the same stats on it.")
 
-    st.subheader("Per-joint AP")
-    per = {m: state.per_joint(path, key, ctl.config(m).to_json(), split) for m in METHODS}
-    pj = per_joint_frame(per)
-    cols = [c for c in pj.columns if c != "best"]
-    st.dataframe(pj.style.format("{:.3f}", subset=cols, na_rep="–")
-                 .highlight_max(subset=cols, axis=1, color="#d5f5d5"),
-                 width="stretch", key="cmp_per_joint")
-    st.caption("COCO AP with OKS of that joint alone (COCOeval on ground truth whose other "
-               "joints are unlabelled); the best decoder of each row is highlighted and "
-               "named; empty where no person has the joint labelled.")
-    st.download_button("Per-joint AP as CSV", pj.to_csv(), file_name="daec_viz_per_joint.csv",
-                       mime="text/csv", key="cmp_dl_per_joint")
+    st.subheader("Per joint")
+    ea = state.taxonomy(path, key, ctl)
+    names = list(ds.keypoint_names)
+    view = st.radio("Per-joint measure", ("AP (joint alone)", "mean keypoint similarity",
+                                          "error types"), horizontal=True, key="cmp_pj_view")
+    if view == "error types":
+        m = st.selectbox("Decoder", list(ea.methods), key="cmp_pj_tax_method",
+                         format_func=state.METHOD_LABELS.get)
+        counts = ea.methods[m].taxonomy.per_joint()
+        pj = pd.DataFrame(counts, index=pd.Index(names, name="joint"),
+                          columns=list(TAXONOMY))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = pj.div(pj.sum(axis=1).replace(0, np.nan), axis=0)
+        st.dataframe(shares.style.format("{:.1%}", na_rep="–"), width="stretch",
+                     key="cmp_per_joint")
+        st.caption(f"{state.METHOD_LABELS[m]}: share of each joint's labelled keypoints "
+                   "(matched people, every instance) that are good, jitter, inversion, "
+                   "swap or miss (Ronchi & Perona).")
+        csv, fname = pj.to_csv(), "daec_viz_per_joint_error_types.csv"
+    else:
+        if view.startswith("AP"):
+            per = {m: state.per_joint(path, key, ctl.config(m).to_json(), split)
+                   for m in METHODS}
+            caption = ("COCO AP with OKS of that joint alone (COCOeval on ground truth "
+                       f"whose other joints are unlabelled), {split!r} split")
+        else:
+            per = {m: dict(zip(names, map(float, e.taxonomy.mean_similarity()),
+                               strict=True)) for m, e in ea.methods.items()}
+            caption = ("mean keypoint similarity (OKS of that joint alone, 0-1) over the "
+                       "matched people whose joint is labelled, every instance")
+        pj = per_joint_frame(per)
+        cols = [c for c in pj.columns if c != "best"]
+        st.dataframe(pj.style.format("{:.3f}", subset=cols, na_rep="–")
+                     .highlight_max(subset=cols, axis=1, color="#d5f5d5"),
+                     width="stretch", key="cmp_per_joint")
+        st.caption(f"{caption}; the best decoder of each row is highlighted and named; "
+                   "empty where no person has the joint labelled.")
+        csv = pj.to_csv()
+        fname = ("daec_viz_per_joint.csv" if view.startswith("AP")
+                 else "daec_viz_per_joint_similarity.csv")
+    what = "AP" if view.startswith("AP") else view
+    st.download_button(f"Per-joint {what} as CSV", csv, file_name=fname, mime="text/csv",
+                       key="cmp_dl_per_joint")
 
     st.subheader("Error types (Ronchi & Perona)")
-    ea = state.taxonomy(path, key, ctl)
     c1, c2 = st.columns(2)
     c1.plotly_chart(taxonomy_bars(ea.taxonomies), key="cmp_tax",
                     config={"displaylogo": False})
