@@ -301,6 +301,40 @@ def gt_table(path: str, key: tuple) -> dict[str, np.ndarray]:
             "area": area}
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def matched_gt(path: str, key: tuple, config_json: str) -> dict[str, Any]:
+    """:func:`gt_table` where each detector box gets the ground truth it is matched to
+    for this configuration's keypoints (OKS-NMS, then greedy OKS >= 0.1 per image, as the
+    error analysis): the same keys, plus ``match`` (N,) row of ``gts`` (-1: none),
+    ``suppressed`` (N,) bool (removed by OKS-NMS), ``gts`` (the GT table) and
+    ``detector`` (any detector box)."""
+    from daec_viz.analysis import ground_truth_table, labelled_xy, match_to_ground_truth
+    from daec_viz.evaluation.ground_truth import gt_in_heatmap, inside_heatmap
+    ds = load(path, key)
+    own = gt_table(path, key)
+    gts = ground_truth_table(ds.coco, ds.num_keypoints, ds.category_id)
+    d = decoded(path, key, config_json)
+    match, keep = match_to_ground_truth(ds, d.coords_img, d.scores, gts)
+    detector = keep is not None
+    suppressed = np.zeros(len(ds), dtype=bool)
+    if not detector:
+        return {**own, "match": match, "suppressed": suppressed, "gts": gts,
+                "detector": False}
+    suppressed[:] = True
+    suppressed[keep] = False
+    det = ds.instances["ann_id"].to_numpy() == -1
+    fill = det & (match >= 0)
+    gt, area = own["gt"].copy(), own["area"].copy()
+    gt[fill], area[fill] = gts.keypoints[match[fill]], gts.area[match[fill]]
+    gt_hm = own["gt_hm"].copy()
+    rows = np.flatnonzero(fill)
+    if rows.size:
+        gt_hm[rows] = gt_in_heatmap(labelled_xy(gt[rows]), ds.affines(rows))
+    return {"gt": gt, "gt_hm": gt_hm, "inside": inside_heatmap(gt_hm, ds.meta.heatmap_size),
+            "area": area, "match": match, "suppressed": suppressed & det, "gts": gts,
+            "detector": True}
+
+
 @st.cache_resource(max_entries=16, show_spinner="Analysing the errors…")
 def _errors_of(path: str, key: tuple, configs_json: tuple[tuple[str, str], ...]) -> Any:
     from daec_viz.analysis import analyse_errors
@@ -361,7 +395,8 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
     return chosen or os.environ.get(ENV_DATASET) or None
 
 
-__all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load", "current",
+__all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load",
+           "current", "matched_gt",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
            "DaecVizError"]

@@ -76,3 +76,24 @@ def make_dataset(folder: Path, *, n_images: int = 40, seed: int = 0,
                splits=[images[i]["split"] for i in img_of] if splits else None,
                bboxes=boxes_a, scores=np.ones(n))
     return folder
+
+
+def detector_copy(ds, folder: Path, score: float = 0.9) -> Path:
+    """Write ``ds``'s instances again as detector boxes (``ann_id = -1``, box score
+    ``score``) plus a duplicate of instance 0 shifted 500 image px away with score 0.1
+    (which no GT person can match), into ``folder``; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "annotations.json").write_text(ds.annotations_path.read_text())
+    inst = ds.instances
+    n = len(ds)
+    hm = ds.heatmaps[0:n]
+    centers = inst[["center_x", "center_y"]].to_numpy()
+    scales = inst[["scale_x", "scale_y"]].to_numpy()
+    with HeatmapWriter(folder / "heatmaps.h5", input_size=ds.meta.input_size,
+                       sigma=ds.meta.sigma, convention=ds.meta.convention,
+                       model="copy", simulated=True) as w:
+        w.add(hm, image_ids=inst["image_id"].to_numpy(), centers=centers, scales=scales,
+              scores=np.full(n, score))
+        w.add(hm[:1], image_ids=inst["image_id"].to_numpy()[:1],
+              centers=centers[:1] + [500.0, 500.0], scales=scales[:1], scores=[0.1])
+    return folder

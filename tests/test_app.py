@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from synthetic import detector_copy  # noqa: E402
 
 # Streamlit/AppTest, whole demo sweeps or BlazePose runs: `pytest -m "not slow"` skips them
 pytestmark = pytest.mark.slow
@@ -184,6 +186,39 @@ def test_explore_keeps_the_chosen_image_person_and_joint_when_controls_change(ap
     # a new joint filter: the enlarged joint follows it
     app.selectbox(key="ex_joint").set_value("right_wrist").run()
     assert app.selectbox(key="ex_zoom_joint").value == "right_wrist"
+
+
+def test_explore_detector_boxes_score_threshold_gt_and_matches(dataset, tmp_path,
+                                                              monkeypatch):
+    """Detector boxes: every GT person of the image is drawn, each box says which GT
+    person it was matched to, and a score threshold hides low-score boxes."""
+    from daec_viz.io.datasets import load_dataset
+    det = detector_copy(load_dataset(dataset), tmp_path / "det")
+    monkeypatch.setenv("DAEC_VIZ_DATASET", str(det))
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    _no_errors(at)
+    ds = load_dataset(det)
+    first_image = int(ds.instances["image_id"].iloc[0])  # holds the far-off duplicate
+    at.selectbox(key="ex_image").set_value(first_image).run()
+    _no_errors(at)
+    n_boxes = int((ds.instances["image_id"] == first_image).sum())
+    n_gt = sum(1 for a in ds.coco.anns.values() if a["image_id"] == first_image)
+    people = at.selectbox(key="ex_person").options
+    assert len(people) == n_boxes
+    # the exact copies of the GT boxes are matched (the copies decode like the GT boxes),
+    # the far-off low-score duplicate is not
+    assert sum("→ GT" in p for p in people) == n_boxes - 1
+    assert sum("score 0.10" in p and "→ GT" not in p for p in people) == 1
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    gt_trace = next(t for t in spec["data"] if t.get("name") == "gt")
+    assert {h.split(":")[0] for h in gt_trace["text"]} == {f"GT {i}" for i in range(n_gt)}
+    assert len([sh for sh in spec["layout"]["shapes"] if sh["type"] == "rect"]) == n_boxes
+    # a score threshold above the duplicate's score hides it
+    at.slider(key="ex_score").set_value(0.5).run()
+    _no_errors(at)
+    assert len(at.selectbox(key="ex_person").options) == n_boxes - 1
 
 
 def test_a_link_reopens_the_same_view(dataset, tmp_path, monkeypatch):

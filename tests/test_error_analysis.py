@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from shared_data import COCO_MINI, SHARED_DATA
+from synthetic import detector_copy
 
 from daec_viz.analysis import (
     QUADRANT_BUCKETS,
@@ -455,25 +456,11 @@ def test_detector_boxes_match_like_gt_boxes(tmp_path, noise_free_demo):
     """The same instances stored as detector boxes (ann_id = -1, plus a low-score
     duplicate far off) are matched back to their own annotations."""
     from daec_viz.io.datasets import load_dataset
-    from daec_viz.io.writer import HeatmapWriter
 
     ds = noise_free_demo
-    folder = tmp_path / "det"
-    folder.mkdir()
-    (folder / "annotations.json").write_text(ds.annotations_path.read_text())
-    inst = ds.instances
     n = len(ds)
-    hm = ds.heatmaps[0:n]
-    centers = inst[["center_x", "center_y"]].to_numpy()
-    scales = inst[["scale_x", "scale_y"]].to_numpy()
-    with HeatmapWriter(folder / "heatmaps.h5", input_size=ds.meta.input_size,
-                       sigma=ds.meta.sigma, convention=ds.meta.convention,
-                       model="copy", simulated=True) as w:
-        w.add(hm, image_ids=inst["image_id"].to_numpy(), centers=centers, scales=scales,
-              scores=np.full(n, 0.9))
-        # a shifted duplicate of instance 0 with a lower score: must stay unmatched
-        w.add(hm[:1], image_ids=inst["image_id"].to_numpy()[:1],
-              centers=centers[:1] + [500.0, 500.0], scales=scales[:1], scores=[0.1])
+    inst = ds.instances
+    folder = detector_copy(ds, tmp_path / "det")
     det = load_dataset(folder)
     ea_det = analyse_errors(det, methods=["dark"], n_boot=20, ap=True)
     ea_gt = analyse_errors(ds, methods=["dark"], n_boot=20, ap=True)

@@ -18,6 +18,7 @@ from daec_viz.analysis.bias import bootstrap_biases
 from daec_viz.analysis.phase import subpixel_phase
 from daec_viz.analysis.results import ErrorAnalysis, MethodErrors
 from daec_viz.analysis.taxonomy import (
+    GroundTruthTable,
     classify_keypoints,
     ground_truth_table,
     match_detections,
@@ -51,6 +52,43 @@ def configs_of(methods: Iterable[str], decode_options: Mapping[str, Any] | None 
     shared = {k: v for k, v in opts.items() if not isinstance(v, Mapping)}
     return {m: DecoderConfig.of(m, **{**shared, **dict(opts.get(m) or {})})
             for m in methods}
+
+
+def match_to_ground_truth(dataset: Any, pred_img: np.ndarray, scores: np.ndarray,
+                          gts: GroundTruthTable | None = None
+                          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each instance's ground-truth person: its own annotation for a GT box; for a
+    detector box (``ann_id == -1``), the greedy OKS >= 0.1 match per image among the boxes
+    that survive the evaluation's OKS-NMS (:func:`match_detections`).
+
+    Parameters
+    ----------
+    dataset : a :class:`~daec_viz.io.datasets.Dataset` (N instances).
+    pred_img : (N, K, 2) one decoder's keypoints, image px.
+    scores : (N,) their instance scores (the HRNet rescoring of ``predict``).
+    gts : the dataset's :func:`ground_truth_table` (built when None).
+
+    Returns
+    -------
+    match : (N,) int64 row of ``gts`` (-1: none, or suppressed by OKS-NMS).
+    keep : (M,) rows kept by OKS-NMS, None when every instance is a GT box.
+    """
+    if gts is None:
+        gts = ground_truth_table(dataset.coco, dataset.num_keypoints, dataset.category_id)
+    inst = dataset.instances
+    image_ids = inst["image_id"].to_numpy().astype(np.int64)
+    ann_ids = inst["ann_id"].to_numpy().astype(np.int64)
+    match = gts.index_of(ann_ids)
+    need_match = ann_ids == -1
+    if not need_match.any():
+        return match, None
+    sigmas = np.asarray(dataset.oks_sigmas, dtype=np.float64)
+    # as evaluation.evaluate: OKS-NMS, then match only what is submitted
+    keep = oks_nms(pred_img, scores, box_areas(dataset), NMS_THRESHOLD, sigmas, image_ids)
+    sub = np.intersect1d(keep, np.flatnonzero(need_match))
+    match[np.setdiff1d(np.flatnonzero(need_match), sub)] = -1
+    match[sub], _ = match_detections(pred_img[sub], image_ids[sub], scores[sub], gts, sigmas)
+    return match, keep
 
 
 def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting", "dark",
@@ -137,29 +175,16 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
 
     inst = dataset.instances
     image_ids = inst["image_id"].to_numpy().astype(np.int64)
-    ann_ids = inst["ann_id"].to_numpy().astype(np.int64)
     aff = dataset.affines()
     sigmas = np.asarray(dataset.oks_sigmas, dtype=np.float64)
     flip_pairs = list(dataset.flip_pairs)
     gts = ground_truth_table(dataset.coco, k, dataset.category_id)
-    given = gts.index_of(ann_ids)
-    need_match = ann_ids == -1
-    detector = bool(need_match.any())
 
     results: dict[str, MethodErrors] = {}
     for m in methods:
         p = preds[m]
         pred_hm, pred_img, scores = p.coords_hm, p.coords_img, p.scores
-        match = given.copy()
-        keep = None
-        if detector:  # as evaluation.evaluate: OKS-NMS, then match what is submitted
-            keep = oks_nms(pred_img, scores, box_areas(dataset), NMS_THRESHOLD, sigmas,
-                           image_ids)
-            sub = np.intersect1d(keep, np.flatnonzero(need_match))
-            match[np.setdiff1d(np.flatnonzero(need_match), sub)] = -1
-            mm, _ = match_detections(pred_img[sub], image_ids[sub], scores[sub], gts,
-                                     sigmas)
-            match[sub] = mm
+        match, keep = match_to_ground_truth(dataset, pred_img, scores, gts)
         has = match >= 0
         gt_kp = np.full((n, k, 3), np.nan)
         gt_kp[has] = gts.keypoints[match[has]]
@@ -198,7 +223,7 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
         bar.close()
 
     info = {"dataset": str(getattr(dataset, "path", "")), "num_instances": n,
-            "num_keypoints": k, "gt_boxes": int((~need_match).sum()),
+            "num_keypoints": k, "gt_boxes": int((inst["ann_id"].to_numpy() != -1).sum()),
             "heatmap_size": list(meta.heatmap_size), "sigma": float(meta.sigma),
             "convention": meta.convention, "model": meta.model,
             "simulated": bool(meta.simulated), "n_boot": n_boot, "ci": ci, "seed": seed,

@@ -85,6 +85,9 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
                   visible: Sequence[str] | None = None,
                   image_size: Sequence[int] | None = None,
                   person_labels: Sequence[str] | None = None,
+                  gt_labels: Sequence[str] | None = None,
+                  boxes: np.ndarray | None = None,
+                  box_labels: Sequence[str] | None = None,
                   title: str | None = None) -> go.Figure:
     """An image with GT and each method's keypoints (markers + skeleton lines).
 
@@ -98,6 +101,11 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
     visible : methods (and ``"gt"``) drawn at first; the others start hidden in the legend
         (``visible="legendonly"``); None = all.
     image_size : (W, H) when ``image`` is None.
+    person_labels : hover names of the predicted persons (default their index).
+    gt_labels : hover names of the GT persons (default ``person_labels``: GT and
+        predictions are the same persons, as with GT boxes).
+    boxes : (n, 4) x, y, w, h image px of the predicted persons' boxes (detector boxes),
+        drawn as dotted rectangles with ``box_labels`` above them; None draws none.
 
     Returns
     -------
@@ -117,8 +125,8 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
         raise InputError("expected an image or image_size", field="image")
     names = list(keypoint_names) if keypoint_names is not None else None
 
-    def add(name: str, xy: np.ndarray, mask: np.ndarray | None, color: str, symbol: str
-            ) -> None:
+    def add(name: str, xy: np.ndarray, mask: np.ndarray | None, color: str, symbol: str,
+            labels: Sequence[str] | None) -> None:
         xy = np.asarray(xy, dtype=np.float64)
         if xy.ndim == 2:
             xy = xy[None]
@@ -131,7 +139,7 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
         keep = np.isfinite(px) & np.isfinite(py)
         persons = np.repeat(np.arange(n), k)[keep]
         joints = np.tile(np.arange(k), n)[keep]
-        label = [f"{person_labels[p] if person_labels else p}: "
+        label = [f"{labels[p] if labels else p}: "
                  f"{names[j] if names else j}" for p, j in zip(persons, joints, strict=True)]
         vis = _visibility(name, visible)
         fig.add_trace(go.Scatter(
@@ -150,9 +158,20 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
         if g.ndim == 2:
             g = g[None]
         mask = np.isfinite(g[..., :2]).all(-1) & (np.nan_to_num(g[..., 2]) > 0)
-        add("gt", g[..., :2], mask, METHOD_COLORS["gt"], "circle")
+        add("gt", g[..., :2], mask, METHOD_COLORS["gt"], "circle",
+            gt_labels if gt_labels is not None else person_labels)
     for m, xy in predictions.items():
-        add(m, xy, None, method_color(m), _SYMBOLS.get(m, "circle"))
+        add(m, xy, None, method_color(m), _SYMBOLS.get(m, "circle"), person_labels)
+    if boxes is not None:
+        for i, (x, y, w, h) in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
+            if not np.isfinite([x, y, w, h]).all():
+                continue
+            fig.add_shape(type="rect", x0=x, y0=y, x1=x + w, y1=y + h, layer="above",
+                          line={"color": "#f5f5f5", "width": 1.5, "dash": "dot"})
+            if box_labels is not None:
+                fig.add_annotation(x=x, y=y, text=box_labels[i], showarrow=False,
+                                   xanchor="left", yanchor="bottom", font={"size": 11,
+                                   "color": "#111"}, bgcolor="rgba(255,255,255,0.75)")
     _image_axes(fig, width, height)
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40 if title else 10,
                                            "b": 10},

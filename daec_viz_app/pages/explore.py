@@ -27,12 +27,13 @@ def _image(path: str, mtime_ns: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _instance_table(path: str, key: tuple, d: state.Predictions) -> dict[str, np.ndarray]:
-    """Per instance, for DAEC's predictions ``d``: ``oks`` (N,), ``err`` (N, K) heatmap px
-    (NaN where unlabelled or outside the heatmap), ``vis`` (N, K) int and ``has_gt`` (N,)
-    (False for detector boxes without an annotation of their own)."""
+def _instance_table(path: str, key: tuple, d: state.Predictions, gt: dict
+                    ) -> dict[str, np.ndarray]:
+    """Per instance, for DAEC's predictions ``d`` and their ground truth ``gt``
+    (:func:`state.matched_gt`: a detector box has the GT person it is matched to):
+    ``oks`` (N,), ``err`` (N, K) heatmap px (NaN where unlabelled or outside the heatmap),
+    ``vis`` (N, K) int and ``has_gt`` (N,) (False for a box matched to no GT)."""
     ds = state.load(path, key)
-    gt = state.gt_table(path, key)
     oks = instance_oks(d.coords_img, np.nan_to_num(gt["gt"], nan=0.0),
                        np.nan_to_num(gt["area"], nan=1.0), ds.oks_sigmas)
     err = np.linalg.norm(d.coords_hm - gt["gt_hm"], axis=-1)
@@ -41,6 +42,19 @@ def _instance_table(path: str, key: tuple, d: state.Predictions) -> dict[str, np
     err = np.where(gt["inside"], err, np.nan)
     return {"oks": oks, "err": err, "vis": np.nan_to_num(gt["gt"][..., 2]).astype(int),
             "has_gt": np.isfinite(gt["gt"][..., 2]).any(axis=1)}
+
+
+def _box_note(p: int, row: int, gt: dict, local: dict[int, int], score: np.ndarray,
+              oks: np.ndarray) -> str:
+    """"box p (score s) → GT j, OKS o" for a detector box (or its own GT for a GT box):
+    which ground-truth person of the image this box was matched to."""
+    head = f"box {p} (score {score[row]:.2f})"
+    m = int(gt["match"][row])
+    if gt["suppressed"][row]:
+        return f"{head}: removed by OKS-NMS"
+    if m < 0:
+        return f"{head}: matched to no GT"
+    return f"{head} → GT {local.get(m, '?')}, OKS {oks[row]:.2f}"
 
 
 def _person_maps(path: str, key: tuple, rows: np.ndarray, smooth: bool) -> np.ndarray:
@@ -85,7 +99,10 @@ def _render() -> None:
     names = list(ds.keypoint_names)
     # every decoder on every instance, cached (the AP readout above needed them too)
     decoded = state.decoded_all(path, key, ctl)
-    table = _instance_table(path, key, decoded["daec"])
+    gt_all = state.matched_gt(path, key, ctl.config("daec").to_json())
+    table = _instance_table(path, key, decoded["daec"], gt_all)
+    detector = bool(gt_all["detector"])
+    box_score = ds.instances["score"].to_numpy(dtype=float)
     with st.expander("Filter images", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         oks_rng = c1.slider("DAEC instance OKS", 0.0, 1.0, (0.0, 1.0), step=0.05,
@@ -96,6 +113,11 @@ def _render() -> None:
                                                "largest)")
         vis = c4.multiselect("Visibility", [2, 1], default=[2, 1],
                              format_func=VIS_LABELS.get, key="ex_vis")
+        min_score = 0.0
+        if detector:
+            min_score = st.slider("Detector box score ≥", 0.0, 1.0, 0.0, step=0.05,
+                                  key="ex_score", help="Hide detector boxes below this "
+                                  "score (the evaluation keeps every box).")
     err, v = table["err"], table["vis"]
     vis_ok = np.isin(v, vis) if vis else np.zeros_like(v, bool)
     if joint == "any":
@@ -106,9 +128,11 @@ def _render() -> None:
         e = np.where(vis_ok[:, j], np.nan_to_num(err[:, j], nan=-1.0), -1.0)
         keep = vis_ok[:, j]
     keep &= (e >= min_err) & (table["oks"] >= oks_rng[0]) & (table["oks"] <= oks_rng[1])
-    # people without a GT of their own (detector boxes) pass unfiltered filters only
+    # boxes matched to no GT person pass unfiltered filters only
     if min_err <= 0 and tuple(oks_rng) == (0.0, 1.0):
         keep |= ~table["has_gt"]
+    is_det = ds.instances["ann_id"].to_numpy() == -1
+    keep &= ~is_det | (box_score >= min_score)
     rows_kept = np.flatnonzero(keep)
     image_ids = ds.instances["image_id"].to_numpy()
     if rows_kept.size == 0:
@@ -126,15 +150,25 @@ def _render() -> None:
                             + (f"{worst[i]:.2f} px)" if worst[i] >= 0 else "n/a: no GT)"))
     if img_id is None:
         return
-    rows = np.flatnonzero(image_ids == img_id)
+    rows = np.flatnonzero((image_ids == img_id) & (~is_det | (box_score >= min_score)))
 
     # this image's people: the cached predictions, and their maps as decoded (blurred
     # when smoothing is on; DARK blurs on its own)
     maps = _person_maps(path, key, rows, ctl.smooth)
     pred_hm = {m: decoded[m].coords_hm[rows] for m in METHODS}
     pred_img = {m: decoded[m].coords_img[rows] for m in METHODS}
-    gt_all = state.gt_table(path, key)
     gt = gt_all["gt"][rows]
+    labels = [f"box {p}" if is_det[r] else f"person {p}" for p, r in enumerate(rows)]
+    gt_labels, boxes, box_labels = None, None, None
+    if detector:  # every GT person of the image, and which box found which
+        gts = gt_all["gts"]
+        g_rows = np.flatnonzero((gts.image_id == img_id) & gts.eligible)
+        gt = gts.keypoints[g_rows]
+        gt_labels = [f"GT {i}" for i in range(len(g_rows))]
+        local = {int(g): i for i, g in enumerate(g_rows)}
+        boxes = ds.instances[["bbox_x", "bbox_y", "bbox_w", "bbox_h"]].to_numpy(float)[rows]
+        box_labels = [_box_note(p, int(r), gt_all, local, box_score, table["oks"])
+                      for p, r in enumerate(rows)]
 
     left, right = st.columns([3, 2])
     with left:
@@ -147,15 +181,16 @@ def _render() -> None:
         size = (info.get("width", 640), info.get("height", 480))
         fig = image_overlay(image, gt, pred_img, ds.skeleton, keypoint_names=names,
                             visible=shown, image_size=size,
-                            person_labels=[f"person {p}" for p in range(len(rows))])
+                            person_labels=labels, gt_labels=gt_labels, boxes=boxes,
+                            box_labels=box_labels)
         if image is None:
             st.caption("No image file for this id: keypoints on a blank canvas.")
         st.plotly_chart(fig, key="ex_overlay", config={"displaylogo": False})
     with right:
         person = kept_selectbox("Person", list(range(len(rows))), "person", key="ex_person",
-                                format_func=lambda p: f"person {p} (OKS "
-                                f"{table['oks'][rows[p]]:.3f})" if table["has_gt"][rows[p]]
-                                else f"person {p} (no GT)")
+                                format_func=lambda p: box_labels[p] if box_labels else
+                                f"person {p} (OKS {table['oks'][rows[p]]:.3f})"
+                                if table["has_gt"][rows[p]] else f"person {p} (no GT)")
         person = 0 if person is None or person >= len(rows) else person
         perr = table["err"][rows[person]]
         worst_joint = names[int(np.nanargmax(perr))] if np.isfinite(perr).any() else names[0]
