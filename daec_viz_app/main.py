@@ -151,7 +151,7 @@ def _sidebar_dataset() -> None:
             return
         ss["dataset_path"] = str(Path(folder).expanduser().resolve())
     try:
-        ds, path, _ = state.current()
+        ds, path, dkey = state.current()
     except DaecVizError as exc:  # the data pages show it with what to do: no 2nd red box
         sb.warning(f"Cannot open this dataset: {exc}")
         return
@@ -163,11 +163,14 @@ def _sidebar_dataset() -> None:
         if "sigma" not in keep:
             ss["sigma"] = default.sigma
         if "delta" not in keep:
-            ss["delta"] = default.delta[0]
+            ss["delta"], ss["opened_at"] = state.opening_delta(
+                path, dkey, str(ss["pattern"]), bool(ss["smooth"]))
+        else:
+            ss["opened_at"] = "Δ from the link"
     sb.caption(f"{Path(path).name}: {len(ds)} people, {len(ds.image_ids)} images, "
                f"{ds.num_keypoints} joints, maps {ds.meta.heatmap_size[0]}×"
                f"{ds.meta.heatmap_size[1]}, σ = {ds.meta.sigma:g}, model "
-               f"`{ds.meta.model}`")
+               f"`{ds.meta.model}`. Opened at {ss.get('opened_at', '')}.")
     with sb:
         simulated_badge(ds)
 

@@ -378,6 +378,28 @@ def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
     return store[k]
 
 
+def opening_delta(path: str, key: tuple, pattern: str, smooth: bool) -> tuple[float, str]:
+    """The Δ a dataset opens at, and why: Δ_opt (learned on the train split) when its
+    default sweep is already computed (in memory or in the disk cache), else the
+    decoder's default int(σ + 2), as the CLI."""
+    from daec_viz.evaluation.splits import learn_splits
+    from daec_viz.evaluation.sweep import cached_sweep, choose_delta
+    ds = load(path, key)
+    sigma = float(ds.meta.sigma)
+    default = DecoderConfig("daec").resolved(sigma=sigma).delta[0]
+    df = _sweep_store().get((path, key, sigma))
+    if df is None:
+        df = cached_sweep(ds, sigma=sigma)
+    if df is None:
+        return default, f"Δ = int(σ + 2) = {default:g}"
+    try:
+        train, test, _ = learn_splits(ds)
+        choice = choose_delta(df, pattern, smooth, train=train, test=test)
+    except DaecVizError:
+        return default, f"Δ = int(σ + 2) = {default:g}"
+    return choice.delta, f"Δ_opt = {choice.delta:g} (learned on {train!r}, cached sweep)"
+
+
 def cache_dir_note() -> str:
     from daec_viz.evaluation.sweep import default_cache_dir
     return str(default_cache_dir())
@@ -396,7 +418,7 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
 
 
 __all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load",
-           "current", "matched_gt",
+           "current", "matched_gt", "opening_delta",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
            "DaecVizError"]

@@ -221,6 +221,26 @@ def test_explore_detector_boxes_score_threshold_gt_and_matches(dataset, tmp_path
     assert len(at.selectbox(key="ex_person").options) == n_boxes - 1
 
 
+def test_a_dataset_opens_at_delta_opt_when_its_sweep_is_cached(dataset, tmp_path,
+                                                               monkeypatch):
+    from daec_viz.evaluation.splits import learn_splits
+    from daec_viz.evaluation.sweep import choose_delta, run_sweep
+    from daec_viz.io.datasets import load_dataset
+    monkeypatch.setenv("DAEC_VIZ_DATASET", str(dataset))
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    ds = load_dataset(dataset)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert at.session_state["delta"] == int(ds.meta.sigma + 2)  # nothing cached yet
+    train, test, _ = learn_splits(ds)
+    want = choose_delta(run_sweep(ds), "BR", False, train=train, test=test).delta
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    _no_errors(at)
+    assert at.session_state["delta"] == want
+    assert any(f"Δ_opt = {want:g}" in c.value for c in at.sidebar.caption)
+
+
 def test_a_link_reopens_the_same_view(dataset, tmp_path, monkeypatch):
     """The URL holds dataset, Δ, pattern, σ, smoothing, image, person and joint; opening
     it in a new session restores them (and the dataset's defaults do not overwrite)."""

@@ -160,6 +160,33 @@ def _read_cached(path: Path) -> pd.DataFrame | None:
     return df
 
 
+def _plan(dataset: Any, configs: Sequence[DecoderConfig] | None,
+          splits: Sequence[str] | None, engine: str, sigma: float | None, blur_kernel: int,
+          cache_dir: str | Path | None) -> tuple[list[DecoderConfig], list[str], Path]:
+    """The resolved configurations and splits of a sweep, and its cache file."""
+    sigma = float(dataset.meta.sigma if sigma is None else sigma)
+    configs = list(default_configs(sigma, blur_kernel=blur_kernel) if configs is None
+                   else configs)
+    if not configs:
+        raise InputError("expected at least one configuration", field="configs")
+    configs = [resolve_config(dataset, c) for c in configs]
+    splits = list(dataset.splits if splits is None else splits)
+    key = _cache_key(dataset, configs, splits, engine)
+    return configs, splits, Path(cache_dir or default_cache_dir()) / f"sweep-{key}.csv"
+
+
+def cached_sweep(dataset: Any, configs: Sequence[DecoderConfig] | None = None, *,
+                 splits: Sequence[str] | None = None, engine: str = "hotcoco",
+                 sigma: float | None = None, blur_kernel: int = DEFAULT_BLUR_KERNEL,
+                 cache_dir: str | Path | None = None) -> pd.DataFrame | None:
+    """The table :func:`run_sweep` would return with these arguments, if it is already
+    cached on disk; None otherwise (nothing is computed)."""
+    cache_file = _plan(dataset, configs, splits, engine, sigma, blur_kernel, cache_dir)[2]
+    if _is_inside(cache_file, dataset.path) or not cache_file.is_file():
+        return None
+    return _read_cached(cache_file)
+
+
 def run_sweep(dataset: Any, configs: Sequence[DecoderConfig] | None = None, *,
               splits: Sequence[str] | None = None, engine: str = "hotcoco",
               sigma: float | None = None, blur_kernel: int = DEFAULT_BLUR_KERNEL,
@@ -195,15 +222,8 @@ def run_sweep(dataset: Any, configs: Sequence[DecoderConfig] | None = None, *,
     COCO stats, config as JSON), one row per configuration and split, in the order of
     ``configs`` then ``splits``.
     """
-    sigma = float(dataset.meta.sigma if sigma is None else sigma)
-    configs = list(default_configs(sigma, blur_kernel=blur_kernel) if configs is None
-                   else configs)
-    if not configs:
-        raise InputError("expected at least one configuration", field="configs")
-    configs = [resolve_config(dataset, c) for c in configs]
-    splits = list(dataset.splits if splits is None else splits)
-    key = _cache_key(dataset, configs, splits, engine)
-    cache_file = Path(cache_dir or default_cache_dir()) / f"sweep-{key}.csv"
+    configs, splits, cache_file = _plan(dataset, configs, splits, engine, sigma, blur_kernel,
+                                        cache_dir)
     use_cache = use_cache and not _is_inside(cache_file, dataset.path)
     if use_cache and cache_file.is_file():
         df = _read_cached(cache_file)
