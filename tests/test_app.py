@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +227,8 @@ def test_a_dataset_opens_at_delta_opt_when_its_sweep_is_cached(dataset, tmp_path
     from daec_viz.evaluation.splits import learn_splits
     from daec_viz.evaluation.sweep import choose_delta, run_sweep
     from daec_viz.io.datasets import load_dataset
+    # a copy of its own: the app process remembers sweeps of the shared demo path
+    dataset = Path(shutil.copytree(dataset, tmp_path / "demo"))
     monkeypatch.setenv("DAEC_VIZ_DATASET", str(dataset))
     monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
     ds = load_dataset(dataset)
