@@ -37,6 +37,8 @@ def _pages() -> list:
                 url_path="errors"),
         st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/table_chart:",
                 url_path="compare"),
+        st.Page(PAGES_DIR / "ab.py", title="A/B", icon=":material/compare:",
+                url_path="ab"),
         st.Page(PAGES_DIR / "learn.py", title="Learn", icon=":material/school:",
                 url_path="learn"),
     ]

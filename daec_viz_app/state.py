@@ -234,6 +234,24 @@ def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
     return {**v.to_dict(), "sentence": v.sentence, "warnings": warns}
 
 
+@st.cache_data(max_entries=64, show_spinner="Bootstrapping A − B…")
+def pair_verdict(path: str, key: tuple, a_json: str, b_json: str, split: str
+                 ) -> dict[str, Any]:
+    """Configuration A minus B on AP (:func:`daec_viz.evaluation.compare.paired_comparison`)
+    as :func:`verdict` gives it, plus ``ap_ci`` (``{"A": [lo, hi], "B": [lo, hi]}``)."""
+    from daec_viz.evaluation.compare import data_warnings, paired_comparison
+    ds = load(path, key)
+    v, ap_ci = paired_comparison(matches(path, key, a_json, split),
+                                 matches(path, key, b_json, split), "A", "B", n_boot=N_BOOT)
+    rows = np.arange(len(ds)) if split == "all" else split_indices(ds, split)
+    preds = {"A": decoded(path, key, a_json), "B": decoded(path, key, b_json)}
+    warns = data_warnings(ds, preds, rows, {"A": stats(path, key, a_json, split),
+                                            "B": stats(path, key, b_json, split)},
+                          v.n_images, v.n_persons)
+    return {**v.to_dict(), "sentence": v.sentence, "warnings": warns,
+            "ap_ci": {k: list(x) for k, x in ap_ci.items()}}
+
+
 @st.cache_resource(max_entries=16, show_spinner="Bootstrapping Δ_opt…")
 def delta_uncertainty(path: str, key: tuple, pattern: str, smooth: bool, sigma: float,
                       split: str, deltas: tuple[float, ...]) -> Any:
@@ -418,7 +436,7 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
 
 
 __all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load",
-           "current", "matched_gt", "opening_delta",
+           "current", "matched_gt", "opening_delta", "pair_verdict",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
            "DaecVizError"]

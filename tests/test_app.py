@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ["explore", "ap_vs_delta", "errors", "compare", "learn"]
+PAGES = ["explore", "ap_vs_delta", "errors", "compare", "ab", "learn"]
 TIMEOUT = 180
 
 
@@ -53,12 +53,18 @@ def _no_errors(at: AppTest) -> None:
 def test_page_renders_and_follows_delta(app, page):
     app.switch_page(f"daec_viz_app/pages/{page}.py").run()
     _no_errors(app)
-    label = "ν(Δ) (px)" if page == "learn" else "DAEC AP"
+    if page == "ab":  # A/B starts from the sidebar's DAEC, then keeps its own controls
+        label = next(m.label for m in app.metric if m.label.startswith("A: daec"))
+    else:
+        label = "ν(Δ) (px)" if page == "learn" else "DAEC AP"
     before = _metric(app, label)
     app.sidebar.slider(key="delta").set_value(0.0).run()
     _no_errors(app)
     assert app.session_state["delta"] == 0.0
-    assert _metric(app, label) != before
+    if page == "ab":
+        assert _metric(app, label) == before
+    else:
+        assert _metric(app, label) != before
     if page != "learn":  # the simulated demo is labelled as such on every data page
         assert any("Simulated data" in c.value for c in app.caption)
 
@@ -242,6 +248,39 @@ def test_a_dataset_opens_at_delta_opt_when_its_sweep_is_cached(dataset, tmp_path
     _no_errors(at)
     assert at.session_state["delta"] == want
     assert any(f"Δ_opt = {want:g}" in c.value for c in at.sidebar.caption)
+
+
+def test_ab_page_two_configurations_with_the_paired_interval(app):
+    from daec_viz.evaluation.compare import per_joint_ap
+    from daec_viz.evaluation.predict import predict
+    from daec_viz.evaluation.scoring import evaluate, submission
+    from daec_viz.io.datasets import load_dataset
+    from daec_viz_app import state
+    app.switch_page("daec_viz_app/pages/ab.py").run()
+    _no_errors(app)
+    ds = load_dataset(app.session_state["dataset_path"])
+    split = "test" if "test" in ds.splits else "all"
+    sub = ds.subset(split) if split != "all" else ds
+    ctl = state.controls_of(app.session_state)
+    a, b = ctl.config("daec"), ctl.config("dark")
+    want_a, want_b = evaluate(sub, a)["AP"], evaluate(sub, b)["AP"]
+    assert float(_metric(app, f"A: {a.label} AP")) == pytest.approx(want_a, abs=5e-5)
+    assert float(_metric(app, f"B: {b.label} AP")) == pytest.approx(want_b, abs=5e-5)
+    assert float(_metric(app, "A − B")) == pytest.approx(want_a - want_b, abs=1e-4)
+    pj = next(d.value for d in app.dataframe if "best" in getattr(d.value, "columns", []))
+    p = predict(sub, b)
+    ref = per_joint_ap(sub, *submission(sub, p.coords_img, p.maxvals))
+    got = pj[f"B: {b.label}"]
+    for joint, ap in ref.items():
+        assert (np.isnan(got[joint]) and ap < 0) or abs(got[joint] - ap) < 1e-12, joint
+    # B set to A's configuration: exactly no difference, and said so
+    app.selectbox(key="ab_B_method").set_value("daec").run()
+    app.toggle(key="ab_B_smooth").set_value(ctl.smooth).run()
+    _no_errors(app)
+    assert float(_metric(app, "A − B")) == 0.0
+    text = " ".join(m.value for m in app.markdown)
+    assert "no detectable difference" in text
+    assert any("same configuration" in i.value for i in app.info)
 
 
 def test_a_link_reopens_the_same_view(dataset, tmp_path, monkeypatch):

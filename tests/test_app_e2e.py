@@ -27,7 +27,7 @@ CHROME_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
                "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 PAGES = [("", "Explore"), ("ap_vs_delta", "AP vs Δ"), ("errors", "Error direction"),
-         ("compare", "Compare"), ("learn", "Learn")]
+         ("compare", "Compare"), ("ab", "A/B"), ("learn", "Learn")]
 CHART = '[data-testid="stPlotlyChart"] .main-svg'
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -67,6 +67,34 @@ def test_best_baseline_is_the_highest_ap(ds):
     assert any("only" in w for w in r.warnings)  # 60 images < 100 persons
 
 
+def test_paired_comparison_of_any_two_configurations(ds):
+    """A/B: the difference, its interval and each side's AP interval come from one paired
+    bootstrap, and agree with compare() for the same pair and seed."""
+    from daec_viz.evaluation.bootstrap import image_matches
+    from daec_viz.evaluation.compare import paired_comparison, paired_verdict
+
+    a, b = DecoderConfig("daec", delta=4, pattern="BR"), DecoderConfig("dark")
+
+    def matches(cfg):
+        p = predict(ds, cfg)
+        return image_matches(ds.coco, *submission(ds, p.coords_img, p.maxvals),
+                             ds.oks_sigmas)
+
+    ma, mb = matches(a), matches(b)
+    v, ap_ci = paired_comparison(ma, mb, "A", "B", n_boot=300, seed=3)
+    r = compare(ds, a, baselines={"dark": b}, n_boot=300, seed=3, joints=False)
+    assert v.diff == pytest.approx(r.verdict.diff, abs=1e-12)
+    assert v.diff_ci == pytest.approx(r.verdict.diff_ci, abs=1e-12)
+    assert v.call == r.verdict.call == "better"
+    assert ap_ci["A"] == pytest.approx(tuple(r.stats_ci["daec"]["AP"]), abs=1e-12)
+    assert ap_ci["B"] == pytest.approx(tuple(r.stats_ci["dark"]["AP"]), abs=1e-12)
+    assert paired_verdict(ma, mb, "A", "B", n_boot=300, seed=3) == v
+    # a configuration against itself: exactly 0, interval [0, 0], no detectable difference
+    same, _ = paired_comparison(ma, ma, "A", "A", n_boot=100)
+    assert same.diff == 0 and same.diff_ci == (0.0, 0.0)
+    assert same.call == "no detectable difference"
+
+
 def test_per_joint_ap_is_cocoeval_on_masked_ground_truth(ds):
     p = predict(ds, "dark")
     res, ids = submission(ds, p.coords_img, p.maxvals)

@@ -49,7 +49,7 @@ from daec_viz.evaluation.splits import split_indices
 from daec_viz.exceptions import InputError
 
 __all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs", "best_of",
-           "paired_verdict", "verdict_from_replicates",
+           "paired_verdict", "paired_comparison", "verdict_from_replicates",
            "per_joint_ap", "masked_gts", "data_warnings", "gt_persons", "MIN_PERSONS", "CALLS"]
 
 CALLS: tuple[str, ...] = ("better", "worse", "no detectable difference")
@@ -250,15 +250,27 @@ def verdict_from_replicates(method: str, baseline: str, diff: float,
                    call_of((lo, hi)), n_persons, n_images, ci)
 
 
+def paired_comparison(a: ImageMatches, b: ImageMatches, name_a: str, name_b: str,
+                      n_boot: int = 1000, seed: int | None = 0, ci: float = 0.95
+                      ) -> tuple[Verdict, dict[str, tuple[float, float]]]:
+    """``name_a`` minus ``name_b`` on AP from their per-image matches (one paired
+    bootstrap), and each side's own AP interval (``name -> (lo, hi)``, NaN when no
+    replicate is defined): what the app's A/B page shows."""
+    point, reps = bootstrap_stats([a, b], n_boot=n_boot, seed=seed)
+    reps = defined(reps)
+    ap_ci = percentile_interval(reps[:, :, :1], ci)[:, 0]  # (2, 2): AP of a and of b
+    v = verdict_from_replicates(name_a, name_b, float(point[0, 0] - point[1, 0]),
+                                reps[0, :, 0] - reps[1, :, 0], gt_persons(a),
+                                int(a.img_ids.size), ci)
+    return v, {name_a: (float(ap_ci[0, 0]), float(ap_ci[0, 1])),
+               name_b: (float(ap_ci[1, 0]), float(ap_ci[1, 1]))}
+
+
 def paired_verdict(a: ImageMatches, b: ImageMatches, name_a: str, name_b: str,
                    n_boot: int = 1000, seed: int | None = 0, ci: float = 0.95) -> Verdict:
     """``name_a`` minus ``name_b`` on AP, from their per-image matches (paired bootstrap);
     what the app recomputes when only one side changes."""
-    point, reps = bootstrap_stats([a, b], n_boot=n_boot, seed=seed)
-    reps = defined(reps)
-    return verdict_from_replicates(name_a, name_b, float(point[0, 0] - point[1, 0]),
-                                   reps[0, :, 0] - reps[1, :, 0], gt_persons(a),
-                                   int(a.img_ids.size), ci)
+    return paired_comparison(a, b, name_a, name_b, n_boot, seed, ci)[0]
 
 
 def compare(dataset: Any, daec: DecoderConfig | None = None, *, split: str = "all",

@@ -1,0 +1,132 @@
+"""A/B: any two decoder configurations side by side: AP of each with its interval, the
+paired difference and its call, a per-joint table, and both on the same image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from daec_viz.decoding.config import (
+    DEFAULT_BLUR_KERNEL,
+    METHODS,
+    OPTIONS,
+    PATTERNS,
+    SHIFTING_VARIANTS,
+    DecoderConfig,
+)
+from daec_viz.plots.compare import per_joint_frame
+from daec_viz.plots.overlays import image_overlay
+from daec_viz_app import state
+from daec_viz_app.ui import page_header, run_page, verdict_block
+
+#: Starting points: A = DAEC at the app-wide controls, B = DARK as published.
+DEFAULTS = {"A": "daec", "B": "dark"}
+
+
+def config_editor(side: str, ctl: state.Controls) -> DecoderConfig:
+    """The widgets of one side (keys ``ab_<side>_*``); only the options the chosen decoder
+    reads (:data:`daec_viz.decoding.config.OPTIONS`) are offered."""
+    st.markdown(f"**{side}**")
+    method = st.selectbox("Decoder", METHODS, index=METHODS.index(DEFAULTS[side]),
+                          key=f"ab_{side}_method", format_func=state.METHOD_LABELS.get)
+    opts = OPTIONS[method]
+    kw: dict = {}
+    if "delta" in opts:
+        lo, hi = state.delta_range(ctl.sigma, ctl.delta)
+        kw["delta"] = st.slider("Δ (heatmap px)", lo, hi, ctl.delta, step=0.5,
+                                key=f"ab_{side}_delta")
+        kw["pattern"] = st.selectbox("Cut pattern", PATTERNS,
+                                     index=PATTERNS.index(ctl.pattern),
+                                     key=f"ab_{side}_pattern")
+        kw["sigma"] = st.number_input("σ (window, heatmap px)", 0.5, 10.0, ctl.sigma,
+                                      step=0.5, key=f"ab_{side}_sigma")
+    if "variant" in opts:
+        kw["variant"] = st.selectbox("Shifting variant", SHIFTING_VARIANTS,
+                                     key=f"ab_{side}_variant")
+    if method == "dark":  # DARK blurs as published; the raw-map Taylor step is Table 4's
+        raw = st.toggle("Taylor step on the raw map (no blur)", key=f"ab_{side}_raw")
+        kw["blur_kernel"] = 1 if raw else DEFAULT_BLUR_KERNEL
+    else:
+        smooth = st.toggle(f"Smoothing (Gaussian blur {DEFAULT_BLUR_KERNEL} first)",
+                           value=ctl.smooth and method == "daec", key=f"ab_{side}_smooth")
+        kw["blur_kernel"] = DEFAULT_BLUR_KERNEL if smooth else None
+    return DecoderConfig(method, **kw)
+
+
+def _render() -> None:
+    ds, path, key, ctl = page_header("A/B")
+    st.caption("Any two decoder configurations on the same heatmaps: their AP with 95 % "
+               "intervals and the paired bootstrap of the difference (the same images "
+               "resampled for both).")
+    left, right = st.columns(2)
+    with left:
+        a = config_editor("A", ctl)
+    with right:
+        b = config_editor("B", ctl)
+    a_json, b_json = a.to_json(), b.to_json()
+    split = state.eval_split(ds)
+
+    v = state.pair_verdict(path, key, a_json, b_json, split)
+    sa, sb = state.stats(path, key, a_json, split), state.stats(path, key, b_json, split)
+    ci = v["ap_ci"]
+    cols = st.columns(3)
+    for col, side, cfg, s in ((cols[0], "A", a, sa), (cols[1], "B", b, sb)):
+        lo, hi = ci[side]
+        col.metric(f"{side}: {cfg.label} AP", f"{s['AP']:.4f}",
+                   help=f"COCO AP on the {split!r} split; 95 % interval "
+                        f"[{lo:.4f}, {hi:.4f}] (bootstrap over images)")
+        col.caption(f"95 % interval [{lo:.4f}, {hi:.4f}]" if np.isfinite([lo, hi]).all()
+                    else "interval undefined (no ground truth in a resample)")
+    lo, hi = v["diff_ci"]
+    known = v["call"] != "no detectable difference"
+    cols[2].metric("A − B", f"{v['diff']:+.4f}" if np.isfinite(v["diff"]) else "n/a",
+                   delta=f"[{lo:+.4f}, {hi:+.4f}]" if np.isfinite([lo, hi]).all() else None,
+                   delta_color="normal" if known else "off",
+                   help=f"paired bootstrap over images, {state.N_BOOT} replicates")
+    verdict_block(v)
+
+    st.subheader("Per-joint AP")
+    per = {f"A: {a.label}": state.per_joint(path, key, a_json, split),
+           f"B: {b.label}": state.per_joint(path, key, b_json, split)}
+    if a.resolved(ds.meta.sigma) == b.resolved(ds.meta.sigma):
+        st.info("A and B are the same configuration: pick another decoder or option.")
+    pj = per_joint_frame(per)
+    cols_pj = [c for c in pj.columns if c != "best"]
+    st.dataframe(pj.style.format("{:.3f}", subset=cols_pj, na_rep="–")
+                 .highlight_max(subset=cols_pj, axis=1, color="#d5f5d5"),
+                 width="stretch", key="ab_per_joint")
+    st.download_button("Per-joint AP (A/B) as CSV", pj.to_csv(),
+                       file_name="daec_viz_ab_per_joint.csv", mime="text/csv",
+                       key="ab_dl_per_joint")
+
+    st.subheader("On an image")
+    pa, pb = state.decoded(path, key, a_json), state.decoded(path, key, b_json)
+    image_ids = ds.instances["image_id"].to_numpy()
+    # the images where A and B disagree most come first (largest keypoint distance)
+    gap = np.nan_to_num(np.linalg.norm(pa.coords_img - pb.coords_img, axis=-1), nan=0.0)
+    worst = pd.Series(gap.max(axis=1)).groupby(image_ids).max().sort_values(
+        ascending=False, kind="stable")
+    img_id = st.selectbox("Image (largest A/B disagreement first)", worst.index.tolist(),
+                          key="ab_image", format_func=lambda i: f"image {i} (A and B up to "
+                          f"{worst[i]:.1f} image px apart)")
+    rows = np.flatnonzero(image_ids == img_id)
+    gt = state.matched_gt(path, key, a_json)["gt"][rows]
+    ipath = ds.image_path(int(img_id))
+    info = ds.coco.imgs.get(int(img_id), {})
+    image = None
+    if ipath is not None:
+        from PIL import Image
+        with Image.open(ipath) as im:
+            image = np.asarray(im.convert("RGB"))
+    fig = image_overlay(image, gt, {"A": pa.coords_img[rows], "B": pb.coords_img[rows]},
+                        ds.skeleton, keypoint_names=list(ds.keypoint_names),
+                        image_size=(info.get("width", 640), info.get("height", 480)),
+                        person_labels=[f"person {p}" for p in range(len(rows))])
+    st.plotly_chart(fig, key="ab_overlay", config={"displaylogo": False})
+    st.caption(f"A = {a.label}, B = {b.label}; gt = the ground truth (for detector boxes, "
+               "the person each box is matched to under A). Click a legend entry to hide "
+               "it.")
+
+
+run_page(_render)
