@@ -18,6 +18,7 @@ import streamlit as st
 from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, DecoderConfig
 from daec_viz.exceptions import DaecVizError
 from daec_viz_app import state
+from daec_viz_app.figures import FORMATS
 from daec_viz_app.ui import guarded, simulated_badge
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -55,6 +56,7 @@ def _init_state() -> None:
     ss.setdefault("pattern", "BR")
     ss.setdefault("sigma", 2.0)
     ss.setdefault("smooth", False)
+    ss.setdefault("fig_format", "png")
     pending = ss.pop("pending_controls", None)
     if pending:  # a page asked for other controls (a click on a curve, the Δ_opt button)
         ss["delta"] = float(pending["delta"])
@@ -193,6 +195,9 @@ def _sidebar_controls() -> None:
     sb.toggle(f"Smoothing (Gaussian blur {DEFAULT_BLUR_KERNEL} first)", key="smooth",
               help="Blur every map before standard, shifting and DAEC (DARK always "
                    "uses its own blur).")
+    sb.radio("Figure downloads (each chart's camera button)", FORMATS, key="fig_format",
+             horizontal=True, format_func=str.upper,
+             help="PNG at twice the screen resolution, or SVG (vector, for papers).")
     t = st.session_state.get("last_render_s")
     if t is not None:
         sb.caption(f"last page render: {t * 1000:.0f} ms")

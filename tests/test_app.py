@@ -283,6 +283,19 @@ def test_ab_page_two_configurations_with_the_paired_interval(app):
     assert any("same configuration" in i.value for i in app.info)
 
 
+def test_figures_download_as_png_or_svg(app):
+    def formats() -> set[str]:
+        return {json.loads(c.proto.config)["toImageButtonOptions"]["format"]
+                for c in app.get("plotly_chart")}
+    assert formats() == {"png"}
+    app.sidebar.radio(key="fig_format").set_value("svg").run()
+    _no_errors(app)
+    assert formats() == {"svg"}
+    names = {json.loads(c.proto.config)["toImageButtonOptions"]["filename"]
+             for c in app.get("plotly_chart")}
+    assert "daec_viz_ex_overlay" in names
+
+
 def test_a_link_reopens_the_same_view(dataset, tmp_path, monkeypatch):
     """The URL holds dataset, Δ, pattern, σ, smoothing, image, person and joint; opening
     it in a new session restores them (and the dataset's defaults do not overwrite)."""

@@ -18,6 +18,7 @@ from daec_viz.decoding.config import (
 from daec_viz.plots.compare import per_joint_frame
 from daec_viz.plots.overlays import image_overlay
 from daec_viz_app import state
+from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import page_header, run_page, verdict_block
 
 #: Starting points: A = DAEC at the app-wide controls, B = DARK as published.
@@ -123,7 +124,7 @@ def _render() -> None:
                         ds.skeleton, keypoint_names=list(ds.keypoint_names),
                         image_size=(info.get("width", 640), info.get("height", 480)),
                         person_labels=[f"person {p}" for p in range(len(rows))])
-    st.plotly_chart(fig, key="ab_overlay", config={"displaylogo": False})
+    st.plotly_chart(fig, key="ab_overlay", config=chart_config("ab_overlay"))
     st.caption(f"A = {a.label}, B = {b.label}; gt = the ground truth (for detector boxes, "
                "the person each box is matched to under A). Click a legend entry to hide "
                "it.")

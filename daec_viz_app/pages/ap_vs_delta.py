@@ -14,6 +14,7 @@ from daec_viz.evaluation.sweep import choose_delta
 from daec_viz.exceptions import DaecVizError
 from daec_viz.plots.sweep import delta_snippets, sweep_figure
 from daec_viz_app import state
+from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import page_header, run_page, verdict_block
 
 
@@ -78,7 +79,7 @@ def _render() -> None:
     fig = sweep_figure(df, stat, split, patterns=patterns, smooth=smooth, choice=choice,
                        current_delta=ctl.delta, uncertainty=band if stat == "AP" else None)
     ev = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points",
-                         config={"displaylogo": False})
+                         config=chart_config("sw_chart"))
     st.caption("Click a point of a curve to set the app-wide Δ, pattern and smoothing. "
                "Solid: raw maps; dashed: "
                "smoothed; dotted: the train curve of the current pattern. Horizontal lines: "

@@ -23,6 +23,7 @@ from daec_viz.plots.compare import (
 )
 from daec_viz.plots.errors import taxonomy_ap_bars, taxonomy_bars
 from daec_viz_app import state
+from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 BENCH_N = 500
@@ -65,13 +66,13 @@ def _render() -> None:
     st.subheader("COCO keypoint stats (the paper's Table 1 layout)")
     w, h = ds.meta.input_size
     t1 = table1_frame(stats, model=ds.meta.model, input_size=f"{h}×{w}")
-    st.plotly_chart(table_figure(t1), key="cmp_table1", config={"displaylogo": False})
+    st.plotly_chart(table_figure(t1), key="cmp_table1", config=chart_config("cmp_table1"))
     st.caption(f"{split!r} split, percent. AP↑ = DAEC's AP minus the row's. DAEC at "
                f"{ctl.label()}; DARK with its own blur; smoothing "
                f"{'on' if ctl.smooth else 'off'} for standard and shifting.")
     st.markdown("**DAEC's gain over each baseline** (percentage points)")
     st.plotly_chart(table_figure(gains_frame(stats), gains=True), key="cmp_gains",
-                    config={"displaylogo": False})
+                    config=chart_config("cmp_gains"))
     with st.expander("As a table (copy / download)"):
         st.dataframe(t1, width="stretch")
         st.download_button("Table as CSV", t1.to_csv(), file_name="daec_viz_table1.csv",
@@ -131,9 +132,9 @@ def _render() -> None:
     st.subheader("Error types (Ronchi & Perona)")
     c1, c2 = st.columns(2)
     c1.plotly_chart(taxonomy_bars(ea.taxonomies), key="cmp_tax",
-                    config={"displaylogo": False})
+                    config=chart_config("cmp_tax"))
     c2.plotly_chart(taxonomy_ap_bars(ea.taxonomy_aps), key="cmp_tax_ap",
-                    config={"displaylogo": False})
+                    config=chart_config("cmp_tax_ap"))
     tax = pd.DataFrame({state.METHOD_LABELS[m]: {**{f"{k} share": v for k, v in
                                                    e.taxonomy.shares().items()},
                                                 **{f"AP, {k} fixed": v for k, v in
@@ -159,7 +160,7 @@ def _render() -> None:
         res = {m: pckh(d.coords_img, xy, heads)
                for m, d in state.decoded_all(path, key, ctl).items()}
         st.plotly_chart(table_figure(pckh_frame(res)), key="cmp_pckh",
-                        config={"displaylogo": False})
+                        config=chart_config("cmp_pckh"))
 
     st.subheader("Speed (live benchmark)")
     st.caption(f"{BENCH_N} realistic 17×64×48 float32 maps, best of 3, on this machine.")
@@ -171,7 +172,7 @@ def _render() -> None:
         finally:
             bar.empty()
         st.session_state["cmp_bench_done"] = True
-        st.plotly_chart(speed_figure(res), key="cmp_speed", config={"displaylogo": False})
+        st.plotly_chart(speed_figure(res), key="cmp_speed", config=chart_config("cmp_speed"))
         st.markdown(format_table(res))
 
 

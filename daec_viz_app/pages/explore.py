@@ -14,6 +14,7 @@ from daec_viz.decoding import METHODS
 from daec_viz.evaluation.oks import instance_oks
 from daec_viz.plots.overlays import heatmap_grid, image_overlay, joint_zoom
 from daec_viz_app import state
+from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 VIS_LABELS = {2: "visible (v=2)", 1: "occluded (v=1)"}
@@ -185,7 +186,7 @@ def _render() -> None:
                             box_labels=box_labels)
         if image is None:
             st.caption("No image file for this id: keypoints on a blank canvas.")
-        st.plotly_chart(fig, key="ex_overlay", config={"displaylogo": False})
+        st.plotly_chart(fig, key="ex_overlay", config=chart_config("ex_overlay"))
     with right:
         person = kept_selectbox("Person", list(range(len(rows))), "person", key="ex_person",
                                 format_func=lambda p: box_labels[p] if box_labels else
@@ -204,7 +205,7 @@ def _render() -> None:
         gt_hm = gt_all["gt_hm"][rows[person]]
         zoom = joint_zoom(maps[person, j], ctl.sigma, ctl.delta, ctl.pattern,
                           {m: pred_hm[m][person, j] for m in METHODS}, gt_hm[j])
-        st.plotly_chart(zoom, key="ex_zoom", config={"displaylogo": False})
+        st.plotly_chart(zoom, key="ex_zoom", config=chart_config("ex_zoom"))
         est = {state.METHOD_LABELS[m]: {
             "x (hm px)": pred_hm[m][person, j, 0], "y (hm px)": pred_hm[m][person, j, 1],
             "error (hm px)": float(np.hypot(*(pred_hm[m][person, j] - gt_hm[j])))}
@@ -213,7 +214,7 @@ def _render() -> None:
     st.subheader(f"Person {person}: the {ds.num_keypoints} heatmaps")
     grid = heatmap_grid(maps[person], {m: pred_hm[m][person] for m in METHODS}, gt_hm,
                         names, selected=j)
-    st.plotly_chart(grid, key="ex_grid", config={"displaylogo": False})
+    st.plotly_chart(grid, key="ex_grid", config=chart_config("ex_grid"))
 
 
 run_page(_render)
