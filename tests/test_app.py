@@ -61,7 +61,7 @@ def test_page_renders_and_follows_delta(app, page):
     app.sidebar.slider(key="delta").set_value(0.0).run()
     _no_errors(app)
     assert app.session_state["delta"] == 0.0
-    if page == "ab":
+    if page in ("ab", "learn"):  # their own Δ controls
         assert _metric(app, label) == before
     else:
         assert _metric(app, label) != before
@@ -281,6 +281,41 @@ def test_ab_page_two_configurations_with_the_paired_interval(app):
     text = " ".join(m.value for m in app.markdown)
     assert "no detectable difference" in text
     assert any("same configuration" in i.value for i in app.info)
+
+
+def test_learn_page_has_its_own_delta_pattern_and_animation(app):
+    from daec_viz.synthetic.teaching import estimate_2d, illustrate_2d
+    app.sidebar.slider(key="delta").set_value(3.0).run()
+    app.switch_page("daec_viz_app/pages/learn.py").run()
+    _no_errors(app)
+    assert app.slider(key="le_delta").value == 3.0  # starts at the app-wide Δ
+    err = _metric(app, "DAEC 2-D error (x, y) px")
+    app.slider(key="le_delta").set_value(0.0).run()
+    _no_errors(app)
+    assert app.session_state["delta"] == 3.0  # the app-wide Δ stays
+    assert _metric(app, "DAEC 2-D error (x, y) px") != err
+    # the metric is DAEC's error on the page's map at the page's Δ and pattern
+    app.selectbox(key="le_pattern").set_value("UL").run()
+    sigma = float(app.session_state["sigma"])
+    maps = illustrate_2d((12.3, 14.6), sigma, (app.slider(key="le_bx").value,
+                                                app.slider(key="le_by").value), 0.5,
+                         app.slider(key="le_std2").value)
+    _, est = estimate_2d(maps["f"], sigma, 0.0, "UL")
+    e = est - (12.3, 14.6)
+    assert _metric(app, "DAEC 2-D error (x, y) px") == f"({e[0]:+.3f}, {e[1]:+.3f})"
+    # a bias toward smaller x: no upper-end cut compensates it, the lower end does
+    app.selectbox(key="le_pattern").set_value("BR").run()
+    app.slider(key="le_shift").set_value(-0.6).run()
+    _no_errors(app)
+    assert any("BL pattern" in i.value for i in app.info)
+    app.selectbox(key="le_pattern").set_value("BL").run()
+    assert _metric(app, "Δ* with ν(Δ*) = μ") != "none in range"
+    # animate Δ: one frame per Δ of the grid
+    app.toggle(key="le_animate").set_value(True).run()
+    _no_errors(app)
+    spec = json.loads(next(c for c in app.get("plotly_chart")
+                           if "frames" in json.loads(c.proto.spec)).proto.spec)
+    assert len(spec["frames"]) >= 10
 
 
 def test_figures_download_as_png_or_svg(app):

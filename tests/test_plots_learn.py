@@ -9,6 +9,7 @@ from daec_viz.decoding.daec import daec_window
 from daec_viz.plots.learn import (
     delta_opt_figure,
     estimate_curve_figure,
+    map_2d_animation,
     map_2d_figure,
     signal_noise_figure,
 )
@@ -54,3 +55,33 @@ def test_delta_opt_figure():
     fig = delta_opt_figure(c)
     by = {t.name: t for t in fig.data}
     assert (by["Δ_opt"].x[0], by["Δ_opt"].y[0]) == (1.0, 0.7)
+
+
+def test_signal_noise_figure_lower_side():
+    il = illustrate_1d(mu=20.0, sigma=2.0, delta=2.0, kind="biased", shift=-0.6,
+                       side="lower")
+    shapes = {s.name: s for s in signal_noise_figure(il).layout.shapes}
+    assert (shapes["window"].x0, shapes["window"].x1) == (il.x1 + 2.0, il.x2)
+    assert (shapes["cut"].x0, shapes["cut"].x1) == (il.x1, il.x1 + 2.0)
+    assert il.nu_at == pytest.approx(il.nu[np.flatnonzero(il.deltas == 2.0)[0]])
+
+
+def test_map_2d_animation_frames_follow_the_decoder():
+    maps = illustrate_2d()
+    deltas = np.arange(-2.0, 10.5, 0.5)
+    arg, _ = estimate_2d(maps["f"], 2.0, 0.0, "UL")
+    est = np.array([estimate_2d(maps["f"], 2.0, d, "UL")[1] for d in deltas])
+    fig = map_2d_animation(maps["f"], 2.0, deltas, "UL", (12.3, 14.6), arg, est)
+    assert [fr.name for fr in fig.frames] == [f"{d:g}" for d in deltas]
+    assert len(fig.layout.sliders[0].steps) == deltas.size
+    for d, fr in zip(deltas, fig.frames, strict=True):
+        _, want = estimate_2d(maps["f"], 2.0, d, "UL")
+        assert (fr.data[0].x[0], fr.data[0].y[0]) == pytest.approx(tuple(want))
+        kept = next(s for s in fr.layout.shapes if s.name == "kept")
+        win = daec_window((int(arg[0]), int(arg[1])), 2.0, d, "UL", (28, 28))
+        if win.kept[1] > win.kept[0] and win.kept[3] > win.kept[2]:
+            assert (kept.x0, kept.x1, kept.y0, kept.y1) == win.kept
+        else:  # an empty window: drawn as the centre point, and DAEC returns the argmax
+            assert (kept.x0, kept.y0) == (arg[0], arg[1])
+    daec_trace = [t.name for t in fig.data].index("daec")
+    assert all(fr.traces == (daec_trace,) for fr in fig.frames)

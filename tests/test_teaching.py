@@ -93,3 +93,30 @@ def test_delta_opt_tracks_the_bias():
     assert low.mean_oks.shape == low.deltas.shape
     i = int(np.argmax(high.mean_oks))
     assert high.deltas[i] == high.delta_opt
+
+
+# (shift 1 would put f's peak half-way between two pixels, where argmax ties break toward
+# the lower index and the mirror image picks another window)
+@pytest.mark.parametrize("shift", [0.3, 0.6, 0.8])
+def test_a_bias_of_either_sign_is_compensated_on_its_side(shift):
+    # μ on a pixel centre of a grid symmetric about it: the setting with bias −b is the
+    # mirror image (x -> 2μ − x) of the one with +b, so cutting the lower end by Δ does
+    # for −b exactly what cutting the upper end by Δ does for +b
+    kw = dict(mu=20.0, sigma=2.0, kind="biased", weight=0.5, length=40.0)
+    up = illustrate_1d(shift=shift, side="upper", **kw)
+    low = illustrate_1d(shift=-shift, side="lower", **kw)
+    assert up.delta_star is not None and low.delta_star is not None
+    assert up.delta_star > 0
+    assert low.delta_star == pytest.approx(up.delta_star, abs=1e-9)
+    np.testing.assert_allclose(low.nu, 2 * 20.0 - up.nu, atol=1e-9)
+    for il in (up, low):
+        nu_star = estimate_curve(il.x, il.f, il.x1, il.x2, [il.delta_star], il.side)[0]
+        assert nu_star == pytest.approx(20.0, abs=1e-3)  # linear interpolation on the grid
+    # the wrong side moves the estimate further away: no Δ ≥ 0 compensates
+    wrong = illustrate_1d(shift=shift, side="lower", **kw)
+    assert wrong.delta_star is None or wrong.delta_star < 0
+
+
+def test_no_bias_needs_no_cut():
+    il = illustrate_1d(mu=20.0, sigma=2.0, kind="biased", shift=0.0, length=40.0)
+    assert il.delta_star == pytest.approx(0.0, abs=1e-6)

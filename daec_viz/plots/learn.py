@@ -19,7 +19,7 @@ from daec_viz.decoding.daec import daec_window
 from daec_viz.plots.style import METHOD_COLORS
 from daec_viz.synthetic.teaching import DeltaCurve, Illustration1D
 
-__all__ = ["signal_noise_figure", "estimate_curve_figure", "map_2d_figure",
+__all__ = ["signal_noise_figure", "estimate_curve_figure", "map_2d_figure", "map_2d_animation",
            "delta_opt_figure"]
 
 _G, _H, _F = "#2ca02c", "#7f7f7f", "#1f77b4"
@@ -29,7 +29,8 @@ def signal_noise_figure(il: Illustration1D, title: str | None = None) -> go.Figu
     """g (signal), h (noise), f = g + h and the DAEC window of eq. (10).
 
     Traces: ``"g (signal)"``, ``"h (noise)"``, ``"f = g + h"``; shapes: ``"window"``
-    (``[x1, x2 − Δ]``, shaded) and ``"cut"`` (``[x2 − Δ, x2]``, when Δ > 0); vertical lines
+    (``[x1, x2 − Δ]``, shaded; ``[x1 + Δ, x2]`` when ``il.side == "lower"``) and ``"cut"``
+    (the part cut off, when Δ > 0); vertical lines
     ``"μ"``, ``"ν(0)"`` and ``"ν(Δ)"`` (shape names).
     """
     fig = go.Figure()
@@ -38,14 +39,21 @@ def signal_noise_figure(il: Illustration1D, title: str | None = None) -> go.Figu
                                                                       "dash": "dot"}))
     fig.add_trace(go.Scatter(x=il.x, y=il.f, name="f = g + h", line={"color": _F,
                                                                       "width": 3}))
-    top = il.x2 - il.delta
-    fig.add_vrect(x0=il.x1, x1=max(il.x1, top), fillcolor="rgba(214, 39, 40, 0.12)",
-                  line_width=0, name="window", annotation_text="∫ over [x1, x2 − Δ]",
-                  annotation_position="top left")
+    # the kept window and the cut: [x1, x2 − Δ] and [x2 − Δ, x2], or at the lower end
+    # [x1 + Δ, x2] and [x1, x1 + Δ] (il.side)
+    if il.side == "lower":
+        keep = (min(il.x1 + il.delta, il.x2), il.x2)
+        cut, label, pos = (il.x1, keep[0]), "∫ over [x1 + Δ, x2]", "top right"
+    else:
+        keep = (il.x1, max(il.x1, il.x2 - il.delta))
+        cut, label, pos = (keep[1], il.x2), "∫ over [x1, x2 − Δ]", "top left"
+    fig.add_vrect(x0=keep[0], x1=keep[1], fillcolor="rgba(214, 39, 40, 0.12)",
+                  line_width=0, name="window", annotation_text=label,
+                  annotation_position=pos)
     if il.delta > 0:
-        fig.add_vrect(x0=top, x1=il.x2, fillcolor="rgba(0, 0, 0, 0.08)", line_width=0,
+        fig.add_vrect(x0=cut[0], x1=cut[1], fillcolor="rgba(0, 0, 0, 0.08)", line_width=0,
                       name="cut", annotation_text=f"cut Δ = {il.delta:g}",
-                      annotation_position="top right")
+                      annotation_position="top left" if il.side == "lower" else "top right")
     for name, v, color, dash in (("μ", il.mu, _G, "solid"), ("ν(0)", il.nu_full, _F, "dot"),
                                  ("ν(Δ)", il.nu_at, METHOD_COLORS["daec"], "dash")):
         if np.isfinite(v):
@@ -82,6 +90,69 @@ def estimate_curve_figure(il: Illustration1D, title: str | None = None) -> go.Fi
     return fig
 
 
+def _window_shapes(argmax: Sequence[float], sigma: float, delta: float, pattern: str,
+                   size: tuple[int, int]) -> list[dict]:
+    """The DAEC window around ``argmax`` as plotly rectangles: the full (6σ+3) window
+    (``"window"``, dashed) and the region kept after the Δ-cut (``"kept"``; an empty
+    window draws as a point at its centre, so animation frames keep two shapes)."""
+    win = daec_window((int(argmax[0]), int(argmax[1])), sigma, delta, pattern, size)
+    x0, x1, y0, y1 = win.full
+    k0, k1, l0, l1 = win.kept
+    if not (k1 > k0 and l1 > l0):
+        k0 = k1 = float(argmax[0])
+        l0 = l1 = float(argmax[1])
+    return [{"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1, "name": "window",
+             "line": {"color": "white", "dash": "dash", "width": 2}},
+            {"type": "rect", "x0": k0, "x1": k1, "y0": l0, "y1": l1, "name": "kept",
+             "line": {"color": METHOD_COLORS["daec"], "width": 3},
+             "fillcolor": "rgba(214, 39, 40, 0.15)"}]
+
+
+def map_2d_animation(f: np.ndarray, sigma: float, deltas: Sequence[float], pattern: str,
+                     mu: Sequence[float], argmax: Sequence[float],
+                     estimates: np.ndarray) -> go.Figure:
+    """:func:`map_2d_figure` animated over Δ: one frame per Δ of ``deltas`` (named
+    ``f"{Δ:g}"``) moving the kept region and DAEC's estimate, with play/pause buttons and
+    a Δ slider inside the figure (no server round trip per frame).
+
+    Parameters
+    ----------
+    f : (H, W) map, heatmap px.
+    deltas : (D,) Δ values, heatmap px.
+    estimates : (D, 2) DAEC's (x, y) at each Δ (e.g. :func:`~daec_viz.synthetic.teaching.
+        estimate_2d`), heatmap px.
+    """
+    deltas = [float(d) for d in deltas]
+    est = np.asarray(estimates, dtype=np.float64).reshape(len(deltas), 2)
+    h, w = f.shape
+    fig = map_2d_figure(f, sigma, deltas[0], pattern, mu, argmax, est[0],
+                        title=f"2-D: {pattern} cut, Δ from {deltas[0]:g} to {deltas[-1]:g}")
+    idx = [t.name for t in fig.data].index("daec")
+    names = [f"{d:g}" for d in deltas]
+    fig.frames = [go.Frame(name=n, traces=[idx],
+                           data=[go.Scatter(x=[e[0]], y=[e[1]])],
+                           layout={"shapes": _window_shapes(argmax, sigma, d, pattern, (w, h)),
+                                   "title": {"text": f"2-D: {pattern} cut, Δ = {d:g}: "
+                                             f"error ({e[0] - mu[0]:+.2f}, "
+                                             f"{e[1] - mu[1]:+.2f}) px"}})
+                  for n, d, e in zip(names, deltas, est, strict=True)]
+    step_args = {"frame": {"duration": 400, "redraw": True}, "mode": "immediate",
+                 "transition": {"duration": 0}}
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "y": -0.08,
+                      "xanchor": "left", "yanchor": "top", "showactive": False,
+                      "buttons": [{"label": "▶ play", "method": "animate",
+                                   "args": [None, {**step_args, "fromcurrent": True}]},
+                                  {"label": "❚❚ pause", "method": "animate",
+                                   "args": [[None], {**step_args, "frame": {"duration": 0}}]}]}],
+        sliders=[{"active": 0, "x": 0.2, "len": 0.8, "y": -0.08, "yanchor": "top",
+                  "currentvalue": {"prefix": "Δ = "},
+                  "steps": [{"label": n, "method": "animate",
+                             "args": [[n], step_args]} for n in names]}],
+        margin={"l": 10, "r": 10, "t": 50, "b": 90}, height=540)
+    return fig
+
+
 def map_2d_figure(f: np.ndarray, sigma: float, delta: float, pattern: str,
                   mu: Sequence[float], argmax: Sequence[float], estimate: Sequence[float],
                   title: str | None = None) -> go.Figure:
@@ -89,18 +160,11 @@ def map_2d_figure(f: np.ndarray, sigma: float, delta: float, pattern: str,
     region (shape ``"kept"``), the argmax, the truth μ (trace ``"μ"``) and DAEC's estimate
     (trace ``"daec"``)."""
     h, w = f.shape
-    win = daec_window((int(argmax[0]), int(argmax[1])), sigma, delta, pattern, (w, h))
     fig = go.Figure(go.Heatmap(z=f, colorscale="Viridis", name="f",
                                colorbar={"thickness": 12},
                                hovertemplate="x=%{x}, y=%{y}: %{z:.3f}<extra></extra>"))
-    x0, x1, y0, y1 = win.full
-    fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, name="window",
-                  line={"color": "white", "dash": "dash", "width": 2})
-    k0, k1, l0, l1 = win.kept
-    if k1 > k0 and l1 > l0:
-        fig.add_shape(type="rect", x0=k0, x1=k1, y0=l0, y1=l1, name="kept",
-                      line={"color": METHOD_COLORS["daec"], "width": 3},
-                      fillcolor="rgba(214, 39, 40, 0.15)")
+    for shape in _window_shapes(argmax, sigma, delta, pattern, (w, h)):
+        fig.add_shape(**shape)
     for name, p, sym, color in (("argmax", argmax, "circle-open", "black"),
                                 ("μ", mu, "star", METHOD_COLORS["gt"]),
                                 ("daec", estimate, "x", METHOD_COLORS["daec"])):

@@ -143,9 +143,20 @@ def paper_delta(x: np.ndarray, g: np.ndarray, h: np.ndarray, lo: float, hi: floa
 
 
 def estimate_curve(x: np.ndarray, f: np.ndarray, x1: float, x2: float,
-                   deltas: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Eq. (10): ``ν(Δ)`` over ``[x1, x2 − Δ]`` for every Δ (NaN where the window is empty)."""
-    return np.array([window_mean(x, f, x1, x2 - float(d)) for d in np.asarray(deltas, float)])
+                   deltas: Sequence[float] | np.ndarray, side: str = "upper") -> np.ndarray:
+    """Eq. (10): ``ν(Δ)`` over ``[x1, x2 − Δ]`` for every Δ (NaN where the window is
+    empty); ``side="lower"`` cuts the other end instead, ``[x1 + Δ, x2]`` (the BL/UL
+    patterns' x axis), which compensates a bias toward smaller x."""
+    ds = np.asarray(deltas, float)
+    if side == "upper":
+        return np.array([window_mean(x, f, x1, x2 - float(d)) for d in ds])
+    if side == "lower":
+        return np.array([window_mean(x, f, x1 + float(d), x2) for d in ds])
+    raise InputError(f"expected side 'upper' or 'lower', got {side!r}", field="side")
+
+
+#: Which end of the x window each cut pattern shortens (as the decoder's ``_CUT_HIGH``).
+PATTERN_SIDE: dict[str, str] = {"BR": "upper", "UR": "upper", "BL": "lower", "UL": "lower"}
 
 
 def compensating_delta(deltas: np.ndarray, nu: np.ndarray, mu: float) -> float | None:
@@ -175,7 +186,9 @@ class Illustration1D:
     ``x`` fine grid; ``g``, ``h``, ``f`` = g + h on it; the window ``[x1, x2]`` (6σ + 3
     wide around the argmax of ``f`` sampled at integers, as DAEC does); ``deltas`` and
     ``nu`` = ν(Δ); ``nu_at`` = ν at the chosen ``delta``; ``nu_full`` = ν(0) (eq. (5));
-    ``delta_paper`` = eq. (9)'s δ; ``delta_star`` = the Δ with ν(Δ) = μ (or None).
+    ``delta_paper`` = eq. (9)'s δ; ``delta_star`` = the Δ with ν(Δ) = μ (or None);
+    ``side`` = the end of the window Δ cuts (``upper``: ``[x1, x2 − Δ]``, ``lower``:
+    ``[x1 + Δ, x2]``).
     """
 
     x: np.ndarray
@@ -193,17 +206,21 @@ class Illustration1D:
     nu_full: float
     delta_paper: float
     delta_star: float | None
+    side: str = "upper"
 
 
 def illustrate_1d(mu: float = 20.3, sigma: float = 2.0, delta: float = 2.0,
                   kind: str = "biased", *, shift: float = 0.6, weight: float = 0.5,
                   std: float = 0.03, seed: int = 0, length: float = 40.0,
-                  step: float = 0.01, deltas: Sequence[float] | None = None) -> Illustration1D:
+                  step: float = 0.01, deltas: Sequence[float] | None = None,
+                  side: str = "upper") -> Illustration1D:
     """Build the 1-D illustration of eq. (3)-(10) for one setting of the controls.
 
     The window is DAEC's: the argmax ``c`` of ``f`` on the integer pixels, then
     ``[c − e, c + e]`` with ``e = int(3σ + 1)`` (:func:`daec_viz.decoding.daec.half_width`),
-    and the continuous window reaches half a pixel beyond the end pixels.
+    and the continuous window reaches half a pixel beyond the end pixels. ``side``: the
+    end Δ cuts (:data:`PATTERN_SIDE`): a bias toward larger x (``shift`` > 0) is
+    compensated by cutting the upper end, one toward smaller x by cutting the lower end.
     """
     x = np.arange(0.0, length + step / 2, step)
     g = gaussian(x, mu, sigma)
@@ -215,10 +232,11 @@ def illustrate_1d(mu: float = 20.3, sigma: float = 2.0, delta: float = 2.0,
     x1, x2 = max(0.0, c - e - 0.5), min(length, c + e + 0.5)
     grid = np.round(np.arange(-2.0, e + 1.0 + 1e-9, 0.25), 10) if deltas is None \
         else np.asarray(deltas, float)
-    nu = estimate_curve(x, f, x1, x2, grid)
+    nu = estimate_curve(x, f, x1, x2, grid, side)
+    at = estimate_curve(x, f, x1, x2, [delta], side)[0]
     return Illustration1D(x, g, h, f, float(mu), float(sigma), x1, x2, float(delta), grid,
-                          nu, window_mean(x, f, x1, x2 - delta), window_mean(x, f, x1, x2),
-                          paper_delta(x, g, h, x1, x2), compensating_delta(grid, nu, mu))
+                          nu, float(at), window_mean(x, f, x1, x2),
+                          paper_delta(x, g, h, x1, x2), compensating_delta(grid, nu, mu), side)
 
 
 # --------------------------------------------------------------------------- 2-D

@@ -3,23 +3,28 @@ recomputed live from its knobs (bias, blur, noise)."""
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+from daec_viz.decoding import PATTERNS, half_width
 from daec_viz.plots.learn import (
     delta_opt_figure,
     estimate_curve_figure,
+    map_2d_animation,
     map_2d_figure,
     signal_noise_figure,
 )
 from daec_viz.synthetic.simulate import DEFAULT_KNOBS
 from daec_viz.synthetic.teaching import (
     NOISE_KINDS,
+    PATTERN_SIDE,
     estimate_2d,
     illustrate_1d,
     illustrate_2d,
     simulated_delta_curve,
 )
 from daec_viz_app import state
+from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import run_page
 
 N_SIM = 200
@@ -34,6 +39,35 @@ def _delta_curve(bias_x: float, bias_y: float, blur: float, fit_noise: float,
     return {"curve": c}
 
 
+#: The other x side of each pattern (what to try when the bias points the other way).
+_MIRROR = {"BR": "BL", "UR": "UL", "BL": "BR", "UL": "UR"}
+
+
+def _page_controls(sigma: float) -> tuple[float, str, bool]:
+    """The page's own Δ and pattern (started from the app-wide ones, then independent:
+    a teacher can slide them without touching the data pages), and "animate Δ"."""
+    ss = st.session_state
+    app = state.controls()
+    ss.setdefault("le_delta", float(app.delta))
+    ss.setdefault("le_pattern", app.pattern)
+    lo, hi = state.delta_range(sigma, float(ss["le_delta"]))
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
+    delta = c1.slider("Δ on this page (heatmap px)", lo, hi, step=0.25, key="le_delta",
+                      help="This page's own Δ; the sidebar's Δ stays the one of the data "
+                           "pages.")
+    pattern = c2.selectbox("Cut pattern", PATTERNS, key="le_pattern",
+                           help="The corner cut in 2-D; in 1-D its x side: BR/UR cut the "
+                                "upper end, BL/UL the lower end.")
+    animate = c3.toggle("Animate Δ", key="le_animate",
+                        help="Play the 2-D window and estimate over every Δ.")
+
+    def reset() -> None:
+        ss["le_delta"], ss["le_pattern"] = float(app.delta), app.pattern
+
+    c4.button("Sidebar's Δ and pattern", on_click=reset, key="le_reset")
+    return float(delta), str(pattern), bool(animate)
+
+
 def _render() -> None:
     st.title("Learn: why cutting Δ compensates the error")
     ctl = state.controls()
@@ -42,7 +76,11 @@ def _render() -> None:
         "Gaussian, mean μ) plus noise **h** (random and biased errors). Its mean over the "
         "window, **ν** (eq. 5), misses μ by **δ ≈ ∫x h / ∫g** (eq. 8-9). Cutting **Δ** off "
         "the window's upper bound, **ν(Δ) = ∫ x f / ∫ f over [x1, x2 − Δ]** (eq. 10), "
-        "moves the estimate back toward μ. Δ and σ are the app-wide sidebar controls.")
+        "moves the estimate back toward μ. A bias toward smaller x is compensated by cutting the "
+        "lower end instead (patterns BL/UL). Δ and the pattern below are this page's own; "
+        "σ is the sidebar's.")
+    delta, pattern, animate = _page_controls(ctl.sigma)
+    side = PATTERN_SIDE[pattern]
 
     st.subheader("1-D (eq. 3-10)")
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -52,8 +90,8 @@ def _render() -> None:
     shift = c3.slider("bias of h (px)", -2.0, 2.0, 0.6, step=0.1, key="le_shift")
     weight = c4.slider("bias weight", 0.0, 1.0, 0.5, step=0.05, key="le_weight")
     std = c5.slider("random noise std", 0.0, 0.1, 0.02, step=0.005, key="le_std")
-    il = illustrate_1d(mu=mu, sigma=ctl.sigma, delta=ctl.delta, kind=kind, shift=shift,
-                       weight=weight, std=std)
+    il = illustrate_1d(mu=mu, sigma=ctl.sigma, delta=delta, kind=kind, shift=shift,
+                       weight=weight, std=std, side=side)
     m = st.columns(4)
     m[0].metric("ν(Δ) (px)", f"{il.nu_at:.3f}", delta=f"{il.nu_at - il.mu:+.3f} vs μ",
                 delta_color="off")
@@ -62,31 +100,42 @@ def _render() -> None:
     m[2].metric("δ (eq. 9)", f"{il.delta_paper:+.3f}")
     m[3].metric("Δ* with ν(Δ*) = μ", "none in range" if il.delta_star is None
                 else f"{il.delta_star:.2f}")
+    if il.delta_star is None and kind != "random":
+        st.info(f"No Δ compensates this bias at the {side} end of the window: it points "
+                f"the other way. Try the {_MIRROR[pattern]} pattern.",
+                icon=":material/swap_horiz:")
     left, right = st.columns(2)
-    left.plotly_chart(signal_noise_figure(il), key="le_1d", config={"displaylogo": False})
+    left.plotly_chart(signal_noise_figure(il), key="le_1d", config=chart_config("le_1d"))
     right.plotly_chart(estimate_curve_figure(il), key="le_curve",
-                       config={"displaylogo": False})
+                       config=chart_config("le_curve"))
 
-    st.subheader("2-D (the same cut on both axes, pattern from the sidebar)")
+    st.subheader(f"2-D (the same cut on both axes, pattern {pattern})")
     c1, c2, c3 = st.columns(3)
     bx = c1.slider("bias x (px)", -2.0, 2.0, 0.6, step=0.1, key="le_bx")
     by = c2.slider("bias y (px)", -2.0, 2.0, 0.4, step=0.1, key="le_by")
     n2 = c3.slider("random noise std (2-D)", 0.0, 0.1, 0.02, step=0.005, key="le_std2")
     mu2 = (12.3, 14.6)
     maps = illustrate_2d(mu2, ctl.sigma, (bx, by), 0.5, n2)
-    arg, est = estimate_2d(maps["f"], ctl.sigma, ctl.delta, ctl.pattern)
+    arg, est = estimate_2d(maps["f"], ctl.sigma, delta, pattern)
     err = est - mu2
     left, right = st.columns([3, 2])
     right.metric("DAEC 2-D error (x, y) px", f"({err[0]:+.3f}, {err[1]:+.3f})")
     right.caption("The red box is what DAEC integrates: the dashed (6σ+3) window with Δ "
-                  "cut off the pattern's corner. Slide Δ in the sidebar: at the right Δ "
-                  "the estimate (✕) lands on the truth μ (★).")
-    left.plotly_chart(map_2d_figure(maps["f"], ctl.sigma, ctl.delta, ctl.pattern, mu2, arg,
-                                    est), key="le_2d", config={"displaylogo": False})
+                  "cut off the pattern's corner. Slide Δ above (or press play with "
+                  "\"Animate Δ\"): at the right Δ the estimate (✕) lands on the truth "
+                  "μ (★).")
+    if animate:
+        grid = np.arange(-2.0, 2 * half_width(ctl.sigma) + 1.0 + 1e-9, 0.5)
+        ests = np.array([estimate_2d(maps["f"], ctl.sigma, d, pattern)[1] for d in grid])
+        fig2 = map_2d_animation(maps["f"], ctl.sigma, grid, pattern, mu2, arg, ests)
+    else:
+        fig2 = map_2d_figure(maps["f"], ctl.sigma, delta, pattern, mu2, arg, est)
+    left.plotly_chart(fig2, key="le_2d", config=chart_config("le_2d"))
 
     st.subheader("Δ_opt of the simulated network tracks its bias")
-    st.caption(f"{N_SIM} simulated people (fixed GT and seed); DAEC with the sidebar's "
-               "pattern and σ over Δ ∈ [−2, 8]; Δ_opt maximises the mean keypoint OKS.")
+    st.caption(f"{N_SIM} simulated people (fixed GT and seed); DAEC with this page's "
+               "pattern and the sidebar's σ over Δ ∈ [−2, 8]; Δ_opt maximises the mean "
+               "keypoint OKS.")
     c1, c2, c3, c4, c5 = st.columns(5)
     sbx = c1.slider("network bias x (px)", -1.5, 1.5, float(DEFAULT_KNOBS.bias[0]),
                     step=0.05, key="le_nbx")
@@ -98,12 +147,12 @@ def _render() -> None:
                     step=0.1, key="le_fit")
     bg = c5.slider("background noise", 0.0, 0.1, float(DEFAULT_KNOBS.noise_std),
                    step=0.005, key="le_bg")
-    curve = _delta_curve(sbx, sby, blur, fit, bg, ctl.pattern, ctl.sigma)["curve"]
+    curve = _delta_curve(sbx, sby, blur, fit, bg, pattern, ctl.sigma)["curve"]
     mm = st.columns(3)
     mm[0].metric("Δ_opt (simulated)", f"{curve.delta_opt:g}")
     mm[1].metric("mean OKS at Δ_opt", f"{curve.mean_oks.max():.4f}")
     mm[2].metric("bias (x, y) px", f"({sbx:+.2f}, {sby:+.2f})")
-    st.plotly_chart(delta_opt_figure(curve), key="le_opt", config={"displaylogo": False})
+    st.plotly_chart(delta_opt_figure(curve), key="le_opt", config=chart_config("le_opt"))
     st.caption("Simulated: the simulated network of daec_viz.synthetic.simulate, "
                "not a trained model.")
 
