@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from daec_viz.exceptions import DaecVizError, InputError, ModelNotInstalledError
+from daec_viz.plots.style import fmt_num
 from daec_viz_app import state
 
 SIMULATED_TEXT = ("Simulated data: heatmaps of a simulated network on rendered people "
@@ -99,7 +100,8 @@ def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
     known = v["call"] != "no detectable difference"
     cols = st.columns(4)
     cols[0].metric("DAEC AP", f"{s['daec']['AP']:.4f}",
-                   delta=(f"{v['diff']:+.4f} [{lo:+.4f}, {hi:+.4f}] vs {v['baseline']}"
+                   delta=(f"{fmt_num(v['diff'], 4, True)} [{fmt_num(lo, 4, True)}, "
+                          f"{fmt_num(hi, 4, True)}] vs {v['baseline']}"
                           if np.isfinite(lo) and np.isfinite(hi) else None),
                    delta_color="normal" if known else "off",
                    help=f"COCO AP on the {split!r} split at {ctl.label()}; the interval is "

@@ -110,6 +110,30 @@ def _settle(pg) -> None:
     time.sleep(0.5)
 
 
+_LEGEND_OVERLAPS = """() => {
+  const out = [];
+  const box = el => el.getBoundingClientRect();
+  const hit = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right && b.left < a.right
+                        && a.top < b.bottom && b.top < a.bottom;
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, i) => {
+    const legend = plot.querySelector('g.legend .bg') || plot.querySelector('g.legend');
+    if (!legend) return;
+    const lb = box(legend);
+    plot.querySelectorAll('g.xtick text, g.ytick text, .g-xtitle text, .g-ytitle text, '
+                          + '.colorbar').forEach(t => {
+      if (hit(lb, box(t))) out.push(`chart ${i}: legend over "${t.textContent || 'colorbar'}"`);
+    });
+  });
+  return out;
+}"""
+
+
+def _check_legends(pg, name: str) -> None:
+    """No chart's legend lies over its axis tick labels, axis titles or colour bar."""
+    bad = pg.evaluate(_LEGEND_OVERLAPS)
+    assert not bad, f"{name}: " + "; ".join(bad[:5])
+
+
 def _check_clean(pg, name: str) -> None:
     assert pg.locator('[data-testid="stException"]').count() == 0, f"exception on {name}"
     assert pg.locator('[data-testid="stAlertContentError"]').count() == 0, \
@@ -130,6 +154,7 @@ def test_every_page_and_the_delta_control(server, page):
         page.get_by_role("heading", name=title).first.wait_for()
         assert page.locator(CHART).count() >= 1
         _check_clean(page, url_path or "explore")
+        _check_legends(page, url_path or "explore")
         assert "Page not found" not in page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / f"{url_path or 'explore'}.png"))
 

@@ -116,12 +116,23 @@ def test_joint_bias_diagram_arrow_heads(per_method):
     scale = auto.layout.meta["arrow_scale"]
     big = max(np.hypot(*b.mean.T).max() for b in biases.values())
     np.testing.assert_allclose(scale * big, 0.08)
+    # magnified ×4: heads at layout + 4 · scale · bias; the reference arrow at that scale
+    big4 = joint_bias_diagram(biases, magnify=4.0)
+    assert big4.layout.meta["arrow_scale"] == pytest.approx(4 * scale)
+    t = {tr.name: tr for tr in big4.data}["daec"]
+    xs = np.array(t.x, dtype=float).reshape(-1, 3)
+    np.testing.assert_allclose(xs[:, 1], COCO_BODY_LAYOUT[:, 0]
+                               + 4 * scale * biases["daec"].mean[:, 0])
+    ref = next(tr for tr in big4.data if tr.name.startswith("scale: "))
+    length = float(ref.name.split()[1])
+    assert length > 0 and ref.x[1] - ref.x[0] == pytest.approx(4 * scale * length)
+    assert length <= big * (1 + 1e-9) and length > big / 10  # a round length near the largest
     # other keypoint sets need a layout
     b16 = {"dark": bootstrap_bias(_errors(3, (0.1, 0.1))[:, :16], n_boot=20)}
     with pytest.raises(ValueError):
         joint_bias_diagram(b16)
     lay = layout_from_keypoints(np.random.default_rng(0).uniform(0, 50, (10, 16, 2)))
-    assert len(joint_bias_diagram(b16, layout=lay).data) == 3
+    assert len(joint_bias_diagram(b16, layout=lay).data) == 4  # + the reference arrow
 
 
 def test_layout_from_keypoints_known_answer():

@@ -106,8 +106,11 @@ class Verdict:
         lo, hi = self.diff_ci
         what = {"better": "better", "worse": "worse",
                 "no detectable difference": "no detectable difference"}[self.call]
-        return (f"{self.method} vs {self.baseline}: {self.diff:+.4f} AP "
-                f"[{lo:+.4f}, {hi:+.4f}] ({self.ci:.0%} interval): {what} "
+        def num(v: float) -> str:  # an undefined AP (no GT) reads "n/a", never "+nan"
+            return f"{v:+.4f}" if math.isfinite(v) else "n/a"
+
+        return (f"{self.method} vs {self.baseline}: {num(self.diff)} AP "
+                f"[{num(lo)}, {num(hi)}] ({self.ci:.0%} interval): {what} "
                 f"({self.n_persons} persons, {self.n_images} images)")
 
     def to_dict(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from daec_viz.analysis import (
 from daec_viz.analysis.taxonomy import ERROR_TYPES, TAXONOMY, KeypointTaxonomy, TaxonomyAP
 from daec_viz.exceptions import InputError
 from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, COCO_SKELETON
-from daec_viz.plots.style import METHOD_COLORS, method_color
+from daec_viz.plots.style import METHOD_COLORS, fmt_num, legend_below, method_color
 
 __all__ = ["COCO_BODY_LAYOUT", "METHOD_COLORS", "quadrant_histogram", "error_density",
            "joint_bias_diagram", "phase_plot", "taxonomy_bars", "taxonomy_ap_bars",
@@ -191,7 +191,7 @@ def error_density(err: np.ndarray, bias: BiasEstimate | Sequence[float] | None =
                            axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.5,
                            arrowwidth=3, arrowcolor=color, text="", name="mean bias")
     # a legend entry describing the arrow
-    label = f"mean bias ({mean[0]:+.3f}, {mean[1]:+.3f}) {units}"
+    label = f"mean bias ({fmt_num(mean[0], 3, True)}, {fmt_num(mean[1], 3, True)}) {units}"
     if arrow_scale != 1:
         label += f", arrow ×{arrow_scale:g}"
     fig.add_trace(go.Scatter(x=[float(tip[0])], y=[float(tip[1])], mode="markers",
@@ -201,9 +201,8 @@ def error_density(err: np.ndarray, bias: BiasEstimate | Sequence[float] | None =
     fig.update_yaxes(title_text=f"y error ({units}), + = down", range=[ext, -ext],
                      zeroline=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title or f"Error density{' of ' + method if method else ''} "
-                                     f"(pred − GT)", showlegend=True,
-                      legend=dict(orientation="h", y=-0.25))
-    return fig
+                                     f"(pred − GT)", showlegend=True)
+    return legend_below(fig)
 
 
 # --------------------------------------------------------------------------- body diagram
@@ -231,7 +230,8 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
                        keypoint_names: Sequence[str] | None = None,
                        skeleton: Sequence[Sequence[int]] | None = None,
                        layout: np.ndarray | None = None, *, arrow_scale: float | None = None,
-                       units: str = "heatmap px", title: str | None = None) -> go.Figure:
+                       magnify: float = 1.0, units: str = "heatmap px",
+                       title: str | None = None) -> go.Figure:
     """Per-joint mean bias as arrows on a body diagram, one colour per decoder.
 
     Parameters
@@ -244,13 +244,17 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
         :func:`layout_from_keypoints`).
     arrow_scale : diagram units per bias unit; default: the largest bias is drawn 0.08
         long (body height ≈ 1).
+    magnify : multiplies ``arrow_scale`` (the page's "arrow length" control) so small
+        biases stay readable; the drawn scale is ``arrow_scale * magnify``.
 
     Returns
     -------
     Figure: a ``"skeleton"`` line trace, a ``"joints"`` marker trace, and per method one
     trace named by the method whose points are (tail, head, None) triples with
-    ``head = layout[j] + arrow_scale * bias.mean[j]`` (an arrow marker at each head). The
-    y axis is reversed (down = +y), so a BR bias points to the lower right.
+    ``head = layout[j] + arrow_scale * magnify * bias.mean[j]`` (an arrow marker at each
+    head), and a reference arrow (trace named ``"scale: <r> <units>"``, ``r`` a round
+    length near the largest bias) drawn at the same scale below the feet. The y axis is
+    reversed (down = +y), so a BR bias points to the lower right.
     """
     methods = _methods_of(biases)
     k = biases[methods[0]].mean.shape[0]
@@ -270,6 +274,7 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
         mags = [np.hypot(*b.mean.T) for b in biases.values()]
         big = max((float(np.nanmax(m)) for m in mags if np.isfinite(m).any()), default=0.0)
         arrow_scale = 0.08 / big if big > 0 else 1.0
+    arrow_scale = float(arrow_scale) * float(magnify)
     fig = go.Figure()
     sx: list[float | None] = []
     sy: list[float | None] = []
@@ -311,6 +316,16 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
             line=dict(color=method_color(m), width=2.5),
             marker=dict(symbol="arrow", angleref="previous", size=sizes,
                         color=method_color(m))))
+    # a reference arrow of a round length, at the same scale, under the diagram
+    ref = _round_length(0.08 / arrow_scale * float(magnify)) if arrow_scale > 0 else 0.0
+    if ref > 0 and np.isfinite(pos).any():
+        x0 = float(np.nanmin(pos[:, 0]))
+        y0 = float(np.nanmax(pos[:, 1])) + 0.08
+        fig.add_trace(go.Scatter(
+            x=[x0, x0 + arrow_scale * ref], y=[y0, y0], mode="lines+markers+text",
+            name=f"scale: {ref:g} {units}", text=["", f"{ref:g} {units}"],
+            textposition="middle right", hoverinfo="skip", line=dict(color="black", width=2),
+            marker=dict(symbol="arrow", angleref="previous", size=[0, 10], color="black")))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(
@@ -319,6 +334,14 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
                        f"{arrow_scale:.3g} body heights</sup>",
         legend_title_text="decoder", plot_bgcolor="white", meta={"arrow_scale": arrow_scale})
     return fig
+
+
+def _round_length(x: float) -> float:
+    """The largest of 1, 2, 5 × 10^n not above ``x`` (a scale bar's length); 0 for x <= 0."""
+    if not (x > 0 and np.isfinite(x)):
+        return 0.0
+    p = 10.0 ** np.floor(np.log10(x))
+    return float(max(m * p for m in (1, 2, 5) if m * p <= x * (1 + 1e-12)))
 
 
 # --------------------------------------------------------------------------- phase

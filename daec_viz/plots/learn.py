@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from daec_viz.decoding.daec import daec_window
-from daec_viz.plots.style import METHOD_COLORS
+from daec_viz.plots.style import METHOD_COLORS, legend_below
 from daec_viz.synthetic.teaching import DeltaCurve, Illustration1D
 
 __all__ = ["signal_noise_figure", "estimate_curve_figure", "map_2d_figure", "map_2d_animation",
@@ -62,9 +62,8 @@ def signal_noise_figure(il: Illustration1D, title: str | None = None) -> go.Figu
     fig.update_xaxes(range=[lo, hi], title="x (heatmap px)")
     fig.update_layout(title=title or f"f = g + h; μ = {il.mu:.2f}, ν(0) = {il.nu_full:.3f}, "
                                      f"ν(Δ={il.delta:g}) = {il.nu_at:.3f}",
-                      height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.2, "yanchor": "top"})
-    return fig
+                      height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return legend_below(fig)
 
 
 def estimate_curve_figure(il: Illustration1D, title: str | None = None) -> go.Figure:
@@ -85,9 +84,8 @@ def estimate_curve_figure(il: Illustration1D, title: str | None = None) -> go.Fi
                                  marker={"symbol": "star", "size": 14, "color": "black"}))
     fig.update_layout(title=title or "The estimate moves as Δ slides (eq. 10)",
                       xaxis_title="Δ (heatmap px)", yaxis_title="ν(Δ) (heatmap px)",
-                      height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.2, "yanchor": "top"})
-    return fig
+                      height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return legend_below(fig)
 
 
 def _window_shapes(argmax: Sequence[float], sigma: float, delta: float, pattern: str,
@@ -175,10 +173,8 @@ def map_2d_figure(f: np.ndarray, sigma: float, delta: float, pattern: str,
     fig.update_yaxes(range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain",
                      title="y (heatmap px)")
     fig.update_layout(title=title or f"2-D: {pattern} cut, Δ = {delta:g}", height=460,
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "yref": "container", "y": 0,
-                              "yanchor": "bottom"})
-    return fig
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return legend_below(fig)
 
 
 def delta_opt_figure(curve: DeltaCurve, title: str | None = None) -> go.Figure:

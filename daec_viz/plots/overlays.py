@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from daec_viz.decoding.daec import daec_window
 from daec_viz.evaluation.ground_truth import inside_heatmap
 from daec_viz.exceptions import InputError
-from daec_viz.plots.style import METHOD_COLORS, method_color
+from daec_viz.plots.style import METHOD_COLORS, legend_below, method_color
 
 __all__ = ["image_overlay", "heatmap_grid", "GridLayout",
            "joint_zoom", "skeleton_xy", "viridis_lut"]
@@ -175,9 +175,8 @@ def image_overlay(image: np.ndarray | None, gt: np.ndarray | None,
     _image_axes(fig, width, height)
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40 if title else 10,
                                            "b": 10},
-                      legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
                       height=max(360, min(720, int(620 * height / max(width, 1)))))
-    return fig
+    return legend_below(fig, axis_title=False)
 
 
 # --------------------------------------------------------------------------- heatmaps
@@ -309,10 +308,9 @@ def heatmap_grid(heatmaps: np.ndarray, predictions_hm: Mapping[str, np.ndarray] 
                      scaleanchor="x", constrain="domain")
     fig.update_layout(title=title, height=210 * lay.rows + 80, plot_bgcolor="white",
                       margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-                      legend={"orientation": "h", "y": 0, "yanchor": "top"},
                       meta={"origins": lay.origins.tolist(), "vmax": vmax},
                       hovermode="closest")
-    return fig
+    return legend_below(fig, axis_title=False)
 
 
 def joint_zoom(heatmap: np.ndarray, sigma: float, delta: float | Sequence[float],
@@ -378,8 +376,5 @@ def joint_zoom(heatmap: np.ndarray, sigma: float, delta: float | Sequence[float]
     dtxt = f"{dx:g}" if dx == dy else f"({dx:g}, {dy:g})"
     fig.update_layout(title=title or f"DAEC window: {pattern} cut, Δ = {dtxt}, "
                                      f"half-width {win.half_width}",
-                      height=500, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      # below the x-axis title, whatever the width (2-3 legend rows)
-                      legend={"orientation": "h", "yref": "container", "y": 0,
-                              "yanchor": "bottom"})
-    return fig
+                      height=500, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return legend_below(fig)

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from daec_viz.decoding import DEFAULT_BLUR_KERNEL, PATTERNS, DecoderConfig
 from daec_viz.evaluation.coco_eval import STAT_NAMES
 from daec_viz.exceptions import InputError
-from daec_viz.plots.style import method_color
+from daec_viz.plots.style import legend_below, method_color
 
 __all__ = ["PATTERN_COLORS", "sweep_figure", "delta_snippets"]
 
@@ -154,9 +154,8 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
     fig.update_layout(title=title or f"{stat} vs Δ ({split} split)",
                       xaxis_title="Δ (heatmap px)", yaxis_title=stat, height=480,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.18, "yanchor": "top"},
                       hovermode="closest")
-    return fig
+    return legend_below(fig)
 
 
 def delta_snippets(delta: float, pattern: str = "BR", sigma: float = 2.0,

@@ -14,7 +14,9 @@ from daec_viz.plots.errors import (
     phase_plot,
     quadrant_histogram,
 )
+from daec_viz.plots.style import fmt_num
 from daec_viz_app import state
+from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 SIZES = {"small (< 32²)": (0.0, 32.0 ** 2), "medium (32²–96²)": (32.0 ** 2, 96.0 ** 2),
@@ -65,25 +67,35 @@ def _render() -> None:
     for c, m in zip(cols, methods, strict=False):
         b = biases[m].overall_mean  # (x, y) heatmap px
         mag = float(np.hypot(b[0], b[1]))
-        c.metric(f"{state.METHOD_LABELS[m]} mean bias (hm px)", f"{b[0]:+.2f}, {b[1]:+.2f}",
-                 help=f"mean (x, y) = ({b[0]:+.4f}, {b[1]:+.4f}) heatmap px, |bias| = "
-                      f"{mag:.4f}; {quads[m].n_quadrant} errors in a quadrant")
+        c.metric(f"{state.METHOD_LABELS[m]} mean bias (hm px)",
+                 f"{fmt_num(b[0], 2, True)}, {fmt_num(b[1], 2, True)}"
+                 if np.isfinite(b).all() else "n/a: no error left by the filters",
+                 help=f"mean (x, y) = ({fmt_num(b[0], 4, True)}, {fmt_num(b[1], 4, True)}) "
+                      f"heatmap px, |bias| = {fmt_num(mag, 4)}; {quads[m].n_quadrant} errors "
+                      "in a quadrant")
     if focus_n == 0:
         st.warning("No joint matches these filters: select more joints, visibility levels "
                    "or sizes.")
         return
-    st.plotly_chart(quadrant_histogram(quads), key="er_quad", config={"displaylogo": False})
+    st.plotly_chart(quadrant_histogram(quads), key="er_quad", config=chart_config("er_quad"))
     left, right = st.columns(2)
     with left:
         st.plotly_chart(error_density(focus_err, biases[focus], method=focus,
                                       units="heatmap px", extent=4.0),
-                        key="er_density", config={"displaylogo": False})
+                        key="er_density", config=chart_config("er_density"))
     with right:
         layout = None if len(names) == 17 else \
             layout_from_keypoints(next(iter(methods.values())).gt_img)
-        st.plotly_chart(joint_bias_diagram(biases, names, ds.skeleton, layout),
-                        key="er_joints_fig", config={"displaylogo": False})
-    st.plotly_chart(phase_plot(phases), key="er_phase", config={"displaylogo": False})
+        zoom = st.select_slider("Arrow length", options=[0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+                                value=1.0, key="er_arrow_zoom",
+                                format_func=lambda z: f"×{z:g}",
+                                help="Magnifies the bias arrows beyond the automatic scale "
+                                     "(the longest arrow 0.08 body heights); the title "
+                                     "and the reference arrow give the scale.")
+        st.plotly_chart(joint_bias_diagram(biases, names, ds.skeleton, layout,
+                                           magnify=zoom),
+                        key="er_joints_fig", config=chart_config("er_joints_fig"))
+    st.plotly_chart(phase_plot(phases), key="er_phase", config=chart_config("er_phase"))
     st.caption("Errors are pred − GT in image axes (x right, y down); BR = right and below "
                "the truth. Joints whose GT lies outside the heatmap and invalid maps are "
                "left out (no decoder can place a point there).")

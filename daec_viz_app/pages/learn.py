@@ -14,6 +14,7 @@ from daec_viz.plots.learn import (
     map_2d_figure,
     signal_noise_figure,
 )
+from daec_viz.plots.style import fmt_num
 from daec_viz.synthetic.simulate import DEFAULT_KNOBS
 from daec_viz.synthetic.teaching import (
     NOISE_KINDS,
@@ -93,11 +94,13 @@ def _render() -> None:
     il = illustrate_1d(mu=mu, sigma=ctl.sigma, delta=delta, kind=kind, shift=shift,
                        weight=weight, std=std, side=side)
     m = st.columns(4)
-    m[0].metric("ν(Δ) (px)", f"{il.nu_at:.3f}", delta=f"{il.nu_at - il.mu:+.3f} vs μ",
+    m[0].metric("ν(Δ) (px)", fmt_num(il.nu_at, 3, missing="n/a: Δ empties the window"),
+                delta=f"{fmt_num(il.nu_at - il.mu, 3, True)} vs μ",
                 delta_color="off")
-    m[1].metric("ν(0) (eq. 5)", f"{il.nu_full:.3f}", delta=f"{il.nu_full - il.mu:+.3f} vs μ",
+    m[1].metric("ν(0) (eq. 5)", fmt_num(il.nu_full),
+                delta=f"{fmt_num(il.nu_full - il.mu, 3, True)} vs μ",
                 delta_color="off")
-    m[2].metric("δ (eq. 9)", f"{il.delta_paper:+.3f}")
+    m[2].metric("δ (eq. 9)", fmt_num(il.delta_paper, 3, True))
     m[3].metric("Δ* with ν(Δ*) = μ", "none in range" if il.delta_star is None
                 else f"{il.delta_star:.2f}")
     if il.delta_star is None and kind != "random":
