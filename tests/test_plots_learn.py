@@ -13,7 +13,14 @@ from daec_viz.plots.learn import (
     map_2d_figure,
     signal_noise_figure,
 )
-from daec_viz.synthetic.teaching import DeltaCurve, estimate_2d, illustrate_1d, illustrate_2d
+from daec_viz.synthetic.teaching import (
+    DeltaCurve,
+    animation_deltas,
+    estimate_2d,
+    estimate_2d_curve,
+    illustrate_1d,
+    illustrate_2d,
+)
 
 
 def test_signal_noise_figure():
@@ -85,3 +92,35 @@ def test_map_2d_animation_frames_follow_the_decoder():
             assert (kept.x0, kept.y0) == (arg[0], arg[1])
     daec_trace = [t.name for t in fig.data].index("daec")
     assert all(fr.traces == (daec_trace,) for fr in fig.frames)
+
+
+@pytest.mark.parametrize("sigma,pattern", [(2.0, "BR"), (1.5, "UR"), (3.0, "BL")])
+def test_map_2d_animation_one_frame_per_delta_of_the_page_grid(sigma, pattern):
+    maps = illustrate_2d((12.3, 14.6), sigma, (0.6, -0.4), 0.5, 0.02)
+    grid = animation_deltas(sigma)  # −2 … 2e + 1 every 0.5 px, as on the page
+    arg, at3 = estimate_2d(maps["f"], sigma, 3.0, pattern)
+    est = estimate_2d_curve(maps["f"], sigma, grid, pattern)
+    active = int(np.flatnonzero(grid == 3.0)[0])
+    fig = map_2d_animation(maps["f"], sigma, grid, pattern, (12.3, 14.6), arg, est,
+                           active=active)
+    assert len(fig.frames) == grid.size == len(fig.layout.sliders[0].steps)
+    assert [s.label for s in fig.layout.sliders[0].steps] == [f"{d:g}" for d in grid]
+    for d, fr in zip(grid, fig.frames, strict=True):
+        _, want = estimate_2d(maps["f"], sigma, float(d), pattern)
+        np.testing.assert_array_equal((fr.data[0].x[0], fr.data[0].y[0]), want)
+        assert f"Δ = {d:g}:" in fr.layout.title.text
+    # before play the figure shows the active frame: the page's Δ
+    assert fig.layout.sliders[0].active == active
+    by = {t.name: t for t in fig.data}
+    np.testing.assert_array_equal((by["daec"].x[0], by["daec"].y[0]), at3)
+    # the window empties at 2e + 1 whatever the pattern: DAEC returns the argmax
+    np.testing.assert_array_equal(est[-1], arg)
+
+
+def test_estimate_curve_figure_reaches_a_delta_star_beyond_the_default_grid():
+    # a large bias needs a cut past e + 1 = 8: the plotted curve is stretched to hold it
+    il = illustrate_1d(mu=20.0, sigma=2.0, delta=0.0, kind="biased", shift=2.0, weight=1.0)
+    assert il.delta_star is not None and il.delta_star > 8.0
+    by = {t.name: t for t in estimate_curve_figure(il).data}
+    assert by["ν(Δ)"].x[0] <= il.delta_star <= by["ν(Δ)"].x[-1]
+    assert by["Δ*: ν = μ"].x[0] == pytest.approx(il.delta_star)

@@ -5,6 +5,8 @@
   vertical lines (:class:`daec_viz.synthetic.teaching.Illustration1D`).
 - :func:`estimate_curve_figure`: ν(Δ) against Δ with μ and the compensating Δ.
 - :func:`map_2d_figure`: a 2-D map with DAEC's window, the argmax, μ and the estimate.
+- :func:`map_2d_animation`: the same over a Δ grid as plotly frames (play/pause and a
+  Δ slider inside the figure, so no Streamlit rerun per frame).
 - :func:`delta_opt_figure`: mean OKS against Δ for the simulated network, Δ_opt marked.
 """
 
@@ -108,7 +110,7 @@ def _window_shapes(argmax: Sequence[float], sigma: float, delta: float, pattern:
 
 def map_2d_animation(f: np.ndarray, sigma: float, deltas: Sequence[float], pattern: str,
                      mu: Sequence[float], argmax: Sequence[float],
-                     estimates: np.ndarray) -> go.Figure:
+                     estimates: np.ndarray, active: int = 0) -> go.Figure:
     """:func:`map_2d_figure` animated over Δ: one frame per Δ of ``deltas`` (named
     ``f"{Δ:g}"``) moving the kept region and DAEC's estimate, with play/pause buttons and
     a Δ slider inside the figure (no server round trip per frame).
@@ -116,17 +118,30 @@ def map_2d_animation(f: np.ndarray, sigma: float, deltas: Sequence[float], patte
     Parameters
     ----------
     f : (H, W) map, heatmap px.
+    sigma : the Gaussian σ of the window's half-width ``int(3σ + 1)``, heatmap px.
     deltas : (D,) Δ values, heatmap px.
+    pattern : the cut corner (BR, UR, BL, UL).
+    mu, argmax : (2,) the truth and the integer argmax, (x, y) heatmap px.
     estimates : (D, 2) DAEC's (x, y) at each Δ (e.g. :func:`~daec_viz.synthetic.teaching.
-        estimate_2d`), heatmap px.
+        estimate_2d_curve`), heatmap px.
+    active : index into ``deltas`` of the frame shown before play (the slider's start).
+
+    Returns
+    -------
+    A figure whose ``frames`` (D) each update the ``"daec"`` trace and the two window
+    shapes; ``layout.sliders[0].steps`` (D) jump to them.
     """
     deltas = [float(d) for d in deltas]
     est = np.asarray(estimates, dtype=np.float64).reshape(len(deltas), 2)
+    if not 0 <= active < len(deltas):
+        active = 0
     h, w = f.shape
-    fig = map_2d_figure(f, sigma, deltas[0], pattern, mu, argmax, est[0],
+    fig = map_2d_figure(f, sigma, deltas[active], pattern, mu, argmax, est[active],
                         title=f"2-D: {pattern} cut, Δ from {deltas[0]:g} to {deltas[-1]:g}")
     idx = [t.name for t in fig.data].index("daec")
     names = [f"{d:g}" for d in deltas]
+    # frames carry only the estimate trace and the window shapes: the (H, W) heatmap
+    # stays in fig.data once instead of D times in the page's JSON
     fig.frames = [go.Frame(name=n, traces=[idx],
                            data=[go.Scatter(x=[e[0]], y=[e[1]])],
                            layout={"shapes": _window_shapes(argmax, sigma, d, pattern, (w, h)),
@@ -143,7 +158,7 @@ def map_2d_animation(f: np.ndarray, sigma: float, deltas: Sequence[float], patte
                                    "args": [None, {**step_args, "fromcurrent": True}]},
                                   {"label": "❚❚ pause", "method": "animate",
                                    "args": [[None], {**step_args, "frame": {"duration": 0}}]}]}],
-        sliders=[{"active": 0, "x": 0.2, "len": 0.8, "y": -0.08, "yanchor": "top",
+        sliders=[{"active": active, "x": 0.2, "len": 0.8, "y": -0.08, "yanchor": "top",
                   "currentvalue": {"prefix": "Δ = "},
                   "steps": [{"label": n, "method": "animate",
                              "args": [[n], step_args]} for n in names]}],

@@ -11,6 +11,10 @@ to ``x2 − Δ`` moves the estimate until it meets ``μ`` (eq. (10)):
 
     ν(Δ) = ∫_{x1}^{x2−Δ} x f dx / ∫_{x1}^{x2−Δ} f dx.
 
+A negative Δ widens the window at ``x2`` (as the paper's Δ ∈ {…, −2, −1, 0, 1, 2, …} and
+the decoder do); a bias toward smaller x is compensated by cutting the other end,
+``[x1 + Δ, x2]`` (the BL/UL patterns), not by a negative Δ at ``x2``.
+
 Everything here is 1-D on a fine uniform grid ``x`` (continuous integrals by the
 trapezoid rule with the window's end points interpolated), except :func:`estimate_2d`
 (the 2-D DAEC decoder of :mod:`daec_viz.decoding` on one map) and
@@ -37,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from daec_viz.decoding import decode
@@ -146,12 +151,21 @@ def estimate_curve(x: np.ndarray, f: np.ndarray, x1: float, x2: float,
                    deltas: Sequence[float] | np.ndarray, side: str = "upper") -> np.ndarray:
     """Eq. (10): ``ν(Δ)`` over ``[x1, x2 − Δ]`` for every Δ (NaN where the window is
     empty); ``side="lower"`` cuts the other end instead, ``[x1 + Δ, x2]`` (the BL/UL
-    patterns' x axis), which compensates a bias toward smaller x."""
+    patterns' x axis), which compensates a bias toward smaller x.
+
+    As in the decoder (:mod:`daec_viz.decoding.daec`), a negative Δ widens the same end
+    (``[x1, x2 + |Δ|]`` or ``[x1 − |Δ|, x2]``), and the window is clipped to the grid
+    ``x`` as the decoder clips it to the map (beyond the grid there is no ``f``).
+    """
     ds = np.asarray(deltas, float)
+    xa = np.asarray(x, float)
+    left, right = float(xa[0]), float(xa[-1])
     if side == "upper":
-        return np.array([window_mean(x, f, x1, x2 - float(d)) for d in ds])
+        return np.array([window_mean(xa, f, max(x1, left), min(x2 - float(d), right))
+                         for d in ds])
     if side == "lower":
-        return np.array([window_mean(x, f, x1 + float(d), x2) for d in ds])
+        return np.array([window_mean(xa, f, max(x1 + float(d), left), min(x2, right))
+                         for d in ds])
     raise InputError(f"expected side 'upper' or 'lower', got {side!r}", field="side")
 
 
@@ -159,24 +173,85 @@ def estimate_curve(x: np.ndarray, f: np.ndarray, x1: float, x2: float,
 PATTERN_SIDE: dict[str, str] = {"BR": "upper", "UR": "upper", "BL": "lower", "UL": "lower"}
 
 
+#: The other end of the window (the x side of the mirrored pattern: BR <-> BL, UR <-> UL).
+OTHER_SIDE: dict[str, str] = {"upper": "lower", "lower": "upper"}
+
+
+def _crossings(d: np.ndarray, r: np.ndarray) -> list[tuple[float, float]]:
+    """Where ``r(Δ)`` (finite samples at the sorted grid ``d``) is 0: an exact zero as
+    ``(Δ, Δ)``, a sign change as the bracket ``(Δ_i, Δ_i+1)``."""
+    found = [(float(v), float(v)) for v in d[r == 0]]
+    for i in np.flatnonzero(np.sign(r[:-1]) * np.sign(r[1:]) < 0):
+        found.append((float(d[i]), float(d[i + 1])))
+    return found
+
+
+def _pick(roots: list[float]) -> float | None:
+    """The cut (Δ ≥ 0) nearest 0, else the widening (Δ < 0) nearest 0: the paper's
+    compensation is the cut, and a crossing among the widenings comes from the noise in
+    the tails beyond the (6σ + 3) window, where the signal is ~0. A root within 1e-9 px
+    of 0 counts as Δ = 0 whichever side round-off put it."""
+    return min(roots, key=lambda d: (d < -1e-9, abs(d))) if roots else None
+
+
 def compensating_delta(deltas: np.ndarray, nu: np.ndarray, mu: float) -> float | None:
-    """The smallest Δ of the grid where ``ν(Δ)`` crosses ``μ`` (linear interpolation
-    between grid points), or None when it never does."""
+    """The Δ of the grid where ``ν(Δ)`` crosses ``μ`` (linear interpolation between grid
+    points; unsorted grids are sorted): the cut (Δ ≥ 0) nearest 0, else the widening
+    (Δ < 0) nearest 0; None when ``ν`` never crosses ``μ``.
+
+    Not simply the smallest crossing: over a range with negative Δ (a widened window) that
+    may be a far-off wiggle of the noise in the tails, not the compensating cut.
+    """
     d = np.asarray(deltas, float)
     r = np.asarray(nu, float) - mu
     ok = np.isfinite(r)
     d, r = d[ok], r[ok]
-    if r.size == 0:
-        return None
-    zero = np.flatnonzero(r == 0)
-    cross = np.flatnonzero(np.sign(r[:-1]) * np.sign(r[1:]) < 0)
-    cands = []
-    if zero.size:
-        cands.append(float(d[zero[0]]))
-    if cross.size:
-        i = int(cross[0])
-        cands.append(float(d[i] + (d[i + 1] - d[i]) * r[i] / (r[i] - r[i + 1])))
-    return min(cands) if cands else None
+    order = np.argsort(d, kind="stable")
+    d, r = d[order], r[order]
+    roots = []
+    for a, b in _crossings(d, r):
+        ra, rb = float(np.interp(a, d, r)), float(np.interp(b, d, r))
+        roots.append(a if a == b else a + (b - a) * ra / (ra - rb))
+    return _pick(roots)
+
+
+def find_compensating_delta(x: np.ndarray, f: np.ndarray, x1: float, x2: float, mu: float,
+                            side: str = "upper", lo: float = -15.0, hi: float = 15.0,
+                            step: float = 0.25, xtol: float = 1e-10) -> float | None:
+    """Δ* with ``ν(Δ*) = μ`` (eq. (10)) at the ``side`` end of ``[x1, x2]``, searched on
+    ``[lo, hi]`` (heatmap px): ``ν`` sampled every ``step`` px to bracket the crossings,
+    each refined by Brent's method to ``xtol`` px (``ν`` is continuous in Δ: the window's
+    end moves continuously over the interpolated ``f``), then picked as in
+    :func:`compensating_delta` (the cut nearest Δ = 0, else the widening nearest 0). None
+    when ``ν − μ`` keeps its sign on the whole range.
+
+    Negative Δ follows the decoder: it widens the ``side`` end (:func:`estimate_curve`).
+    That is why a bias toward the other side has no Δ* here: widening only adds the thin
+    tail beyond the (6σ + 3)-px window, which moves ``ν`` by far less than the bias; the
+    other end has it (:data:`OTHER_SIDE`).
+    """
+    def resid(d: float) -> float:
+        return float(estimate_curve(x, f, x1, x2, [d], side)[0]) - mu
+
+    def holds_mu(d: float) -> bool:
+        # the kept window (clipped as in estimate_curve) contains μ
+        if side == "upper":
+            return max(x1, float(x[0])) <= mu <= min(x2 - d, float(x[-1]))
+        return max(x1 + d, float(x[0])) <= mu <= min(x2, float(x[-1]))
+
+    grid = np.round(np.arange(lo, hi + step / 2, step), 10)
+    r = estimate_curve(x, f, x1, x2, grid, side) - mu
+    ok = np.isfinite(r)
+    roots = []
+    for a, b in _crossings(grid[ok], r[ok]):
+        d = a if a == b else float(brentq(resid, a, b, xtol=xtol))
+        # With noise, f can be negative far from the peak; where ∫ f over the window
+        # nears 0, ν runs off to ±∞ and passes μ (or jumps across it at the pole, where
+        # Brent converges leaving a large residual). A mean of non-negative weights stays
+        # inside its window, so a "Δ*" whose window excludes μ is such an artefact.
+        if holds_mu(d) and abs(resid(d)) <= 1e-6:
+            roots.append(d)
+    return _pick(roots)
 
 
 @dataclass(frozen=True)
@@ -186,9 +261,14 @@ class Illustration1D:
     ``x`` fine grid; ``g``, ``h``, ``f`` = g + h on it; the window ``[x1, x2]`` (6σ + 3
     wide around the argmax of ``f`` sampled at integers, as DAEC does); ``deltas`` and
     ``nu`` = ν(Δ); ``nu_at`` = ν at the chosen ``delta``; ``nu_full`` = ν(0) (eq. (5));
-    ``delta_paper`` = eq. (9)'s δ; ``delta_star`` = the Δ with ν(Δ) = μ (or None);
-    ``side`` = the end of the window Δ cuts (``upper``: ``[x1, x2 − Δ]``, ``lower``:
-    ``[x1 + Δ, x2]``).
+    ``delta_paper`` = eq. (9)'s δ; ``delta_star`` = the Δ with ν(Δ) = μ at ``side``
+    (or None), searched on ``search`` = ``[−(2e + 1), 2e + 1]`` (negative Δ widens that end,
+    as in the decoder); ``delta_star_other`` = the same at the other end (what the
+    mirrored pattern, BR <-> BL, UR <-> UL, would need); ``side`` = the end of the window
+    Δ cuts (``upper``: ``[x1, x2 − Δ]``, ``lower``: ``[x1 + Δ, x2]``).
+
+    A bias of either sign has a Δ* at one end: toward larger x at the upper end, toward
+    smaller x at the lower end (the mirror image, same Δ* for ``shift`` and ``−shift``).
     """
 
     x: np.ndarray
@@ -207,6 +287,8 @@ class Illustration1D:
     delta_paper: float
     delta_star: float | None
     side: str = "upper"
+    delta_star_other: float | None = None
+    search: tuple[float, float] = (-15.0, 15.0)
 
 
 def illustrate_1d(mu: float = 20.3, sigma: float = 2.0, delta: float = 2.0,
@@ -221,6 +303,9 @@ def illustrate_1d(mu: float = 20.3, sigma: float = 2.0, delta: float = 2.0,
     and the continuous window reaches half a pixel beyond the end pixels. ``side``: the
     end Δ cuts (:data:`PATTERN_SIDE`): a bias toward larger x (``shift`` > 0) is
     compensated by cutting the upper end, one toward smaller x by cutting the lower end.
+    Δ* is found at both ends (:func:`find_compensating_delta` on ``[−(2e + 1), 2e + 1]``),
+    so the page can name the end that compensates whichever the sign of the bias. The
+    plotted ``deltas`` default to −2 … e + 1 every 0.25 px, stretched to reach Δ*.
     """
     x = np.arange(0.0, length + step / 2, step)
     g = gaussian(x, mu, sigma)
@@ -230,13 +315,24 @@ def illustrate_1d(mu: float = 20.3, sigma: float = 2.0, delta: float = 2.0,
     c = int(pix[np.argmax(np.interp(pix, x, f))])
     e = half_width(sigma)
     x1, x2 = max(0.0, c - e - 0.5), min(length, c + e + 0.5)
-    grid = np.round(np.arange(-2.0, e + 1.0 + 1e-9, 0.25), 10) if deltas is None \
-        else np.asarray(deltas, float)
+    # Δ = 2e + 1 empties a window of 2e + 1 px, so ±(2e + 1) holds every cut and a
+    # widening as large
+    search = (-float(2 * e + 1), float(2 * e + 1))
+    star = find_compensating_delta(x, f, x1, x2, mu, side, *search)
+    other = find_compensating_delta(x, f, x1, x2, mu, OTHER_SIDE[side], *search)
+    if deltas is None:
+        # the plotted curve: −2 … e + 1, stretched to show a Δ* beyond either end
+        bottom, top = -2.0, e + 1.0
+        if star is not None:
+            bottom, top = min(bottom, math.floor(star) - 1.0), max(top, math.ceil(star) + 1.0)
+        grid = np.round(np.arange(bottom, top + 1e-9, 0.25), 10)
+    else:
+        grid = np.asarray(deltas, float)
     nu = estimate_curve(x, f, x1, x2, grid, side)
     at = estimate_curve(x, f, x1, x2, [delta], side)[0]
     return Illustration1D(x, g, h, f, float(mu), float(sigma), x1, x2, float(delta), grid,
                           nu, float(at), window_mean(x, f, x1, x2),
-                          paper_delta(x, g, h, x1, x2), compensating_delta(grid, nu, mu), side)
+                          paper_delta(x, g, h, x1, x2), star, side, other, search)
 
 
 # --------------------------------------------------------------------------- 2-D
@@ -278,6 +374,20 @@ def estimate_2d(f: np.ndarray, sigma: float, delta: float, pattern: str = "BR"
     est = decode(a, "daec", sigma=sigma, delta=delta, pattern=pattern).coords[0, 0]
     arg = decode(a, "standard").coords[0, 0]
     return arg, est
+
+
+def animation_deltas(sigma: float, step: float = 0.5) -> np.ndarray:
+    """The Δ grid of the Learn page's "Animate Δ": −2 … 2e + 1 every ``step`` heatmap px
+    (``e = int(3σ + 1)``; at 2e + 1 every pattern empties the window)."""
+    return np.round(np.arange(-2.0, 2 * half_width(sigma) + 1.0 + step / 2, step), 10)
+
+
+def estimate_2d_curve(f: np.ndarray, sigma: float, deltas: Sequence[float] | np.ndarray,
+                      pattern: str = "BR") -> np.ndarray:
+    """DAEC's (x, y) on one (H, W) map at every Δ of ``deltas`` (D,): (D, 2) heatmap px,
+    a loop of :func:`estimate_2d` (the page's grids hold a few dozen Δ: ~1 ms each)."""
+    return np.array([estimate_2d(f, sigma, float(d), pattern)[1] for d in deltas],
+                    dtype=np.float64).reshape(-1, 2)
 
 
 # --------------------------------------------------------------------------- live Δ_opt

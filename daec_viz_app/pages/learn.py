@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from daec_viz.decoding import PATTERNS, half_width
+from daec_viz.decoding import PATTERNS
 from daec_viz.plots.learn import (
     delta_opt_figure,
     estimate_curve_figure,
@@ -18,8 +18,11 @@ from daec_viz.plots.style import fmt_num
 from daec_viz.synthetic.simulate import DEFAULT_KNOBS
 from daec_viz.synthetic.teaching import (
     NOISE_KINDS,
+    OTHER_SIDE,
     PATTERN_SIDE,
+    animation_deltas,
     estimate_2d,
+    estimate_2d_curve,
     illustrate_1d,
     illustrate_2d,
     simulated_delta_curve,
@@ -66,6 +69,9 @@ def _page_controls(sigma: float) -> tuple[float, str, bool]:
         ss["le_delta"], ss["le_pattern"] = float(app.delta), app.pattern
 
     c4.button("Sidebar's Δ and pattern", on_click=reset, key="le_reset")
+    st.caption("Δ and the pattern above are this page's own: copied from the sidebar the "
+               "first time (and by the button), they leave the sidebar's Δ, the app-wide "
+               "one of the data pages, alone.")
     return float(delta), str(pattern), bool(animate)
 
 
@@ -93,7 +99,7 @@ def _render() -> None:
     std = c5.slider("random noise std", 0.0, 0.1, 0.02, step=0.005, key="le_std")
     il = illustrate_1d(mu=mu, sigma=ctl.sigma, delta=delta, kind=kind, shift=shift,
                        weight=weight, std=std, side=side)
-    m = st.columns(4)
+    m = st.columns(5)
     m[0].metric("ν(Δ) (px)", fmt_num(il.nu_at, 3, missing="n/a: Δ empties the window"),
                 delta=f"{fmt_num(il.nu_at - il.mu, 3, True)} vs μ",
                 delta_color="off")
@@ -101,11 +107,29 @@ def _render() -> None:
                 delta=f"{fmt_num(il.nu_full - il.mu, 3, True)} vs μ",
                 delta_color="off")
     m[2].metric("δ (eq. 9)", fmt_num(il.delta_paper, 3, True))
-    m[3].metric("Δ* with ν(Δ*) = μ", "none in range" if il.delta_star is None
-                else f"{il.delta_star:.2f}")
-    if il.delta_star is None and kind != "random":
-        st.info(f"No Δ compensates this bias at the {side} end of the window: it points "
-                f"the other way. Try the {_MIRROR[pattern]} pattern.",
+    reach = f"none in ±{il.search[1]:g}"
+    search_help = (f"Searched on Δ ∈ [{il.search[0]:g}, {il.search[1]:g}] px; a negative Δ "
+                   "widens that end of the window, as the decoder does.")
+    m[3].metric("Δ* with ν(Δ*) = μ", reach if il.delta_star is None
+                else f"{il.delta_star:.2f}", help=f"At the {side} end ({pattern}). "
+                + search_help)
+    mirror = _MIRROR[pattern]
+    m[4].metric(f"Δ* with {mirror}", reach if il.delta_star_other is None
+                else f"{il.delta_star_other:.2f}",
+                help=f"Cutting the {OTHER_SIDE[side]} end instead (the {mirror} pattern): "
+                     "a bias of the other sign is compensated there. " + search_help)
+    # the bias points the other way when this end has no cut (Δ* > 0) that compensates
+    # it but the other end has one; a widening Δ* < 0 here only reaches the noise of the
+    # tails beyond the (6σ + 3) window, not the bias
+    cut_here = il.delta_star is not None and il.delta_star > 0
+    cut_there = il.delta_star_other is not None and il.delta_star_other > 0
+    if kind != "random" and not cut_here and cut_there:
+        widening = ("" if il.delta_star is None else
+                    f" (Δ* = {il.delta_star:.2f} here widens the window: it only reaches "
+                    "the noise in the tail, not the bias.)")
+        st.info(f"No cut at the {side} end compensates this bias: it points the other way. "
+                f"Try the {mirror} pattern: cutting the {OTHER_SIDE[side]} end by "
+                f"Δ* = {il.delta_star_other:.2f} px brings ν back to μ.{widening}",
                 icon=":material/swap_horiz:")
     left, right = st.columns(2)
     left.plotly_chart(signal_noise_figure(il), key="le_1d", config=chart_config("le_1d"))
@@ -128,9 +152,11 @@ def _render() -> None:
                   "\"Animate Δ\"): at the right Δ the estimate (✕) lands on the truth "
                   "μ (★).")
     if animate:
-        grid = np.arange(-2.0, 2 * half_width(ctl.sigma) + 1.0 + 1e-9, 0.5)
-        ests = np.array([estimate_2d(maps["f"], ctl.sigma, d, pattern)[1] for d in grid])
-        fig2 = map_2d_animation(maps["f"], ctl.sigma, grid, pattern, mu2, arg, ests)
+        grid = animation_deltas(ctl.sigma)
+        ests = estimate_2d_curve(maps["f"], ctl.sigma, grid, pattern)
+        # the slider starts at the grid's Δ nearest the page's Δ
+        fig2 = map_2d_animation(maps["f"], ctl.sigma, grid, pattern, mu2, arg, ests,
+                                active=int(np.argmin(np.abs(grid - delta))))
     else:
         fig2 = map_2d_figure(maps["f"], ctl.sigma, delta, pattern, mu2, arg, est)
     left.plotly_chart(fig2, key="le_2d", config=chart_config("le_2d"))
