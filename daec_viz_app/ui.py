@@ -88,6 +88,20 @@ def page_header(title: str) -> tuple[Any, str, tuple, state.Controls]:
     return ds, path, key, state.controls()
 
 
+def ap_text(ap: Any) -> str:
+    """An AP for a metric: 4 decimals, or "n/a: no GT" when undefined (COCOeval's -1 for
+    a split without GT persons, or NaN), never "-1.0000" or "nan".
+
+    >>> ap_text(0.71234), ap_text(-1.0), ap_text(float("nan"))
+    ('0.7123', 'n/a: no GT', 'n/a: no GT')
+    """
+    try:
+        undefined = not float(ap) >= 0  # NaN compares False
+    except (TypeError, ValueError):
+        undefined = True
+    return fmt_num(None if undefined else ap, 4, missing="n/a: no GT")
+
+
 def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
     """The AP readout: "DAEC AP" at the current controls against the *best* baseline,
     with the paired 95 % bootstrap interval of the difference and its call (a coloured
@@ -99,7 +113,7 @@ def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
     lo, hi = v["diff_ci"]
     known = v["call"] != "no detectable difference"
     cols = st.columns(4)
-    cols[0].metric("DAEC AP", f"{s['daec']['AP']:.4f}",
+    cols[0].metric("DAEC AP", ap_text(s["daec"]["AP"]),
                    delta=(f"{fmt_num(v['diff'], 4, True)} [{fmt_num(lo, 4, True)}, "
                           f"{fmt_num(hi, 4, True)}] vs {v['baseline']}"
                           if np.isfinite(lo) and np.isfinite(hi) else None),
@@ -107,7 +121,7 @@ def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
                    help=f"COCO AP on the {split!r} split at {ctl.label()}; the interval is "
                         f"a paired bootstrap over images ({state.N_BOOT} replicates)")
     for c, m in zip(cols[1:], ("dark", "shifting", "standard"), strict=True):
-        c.metric(f"{state.METHOD_LABELS[m]} AP", f"{s[m]['AP']:.4f}")
+        c.metric(f"{state.METHOD_LABELS[m]} AP", ap_text(s[m]["AP"]))
     verdict_block(v)
 
 

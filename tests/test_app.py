@@ -318,19 +318,22 @@ def test_learn_page_has_its_own_delta_pattern_and_animation(app):
     assert len(spec["frames"]) >= 10
 
 
-def test_error_direction_arrow_length_control(app):
+def test_error_direction_arrow_magnification(app):
     app.switch_page("daec_viz_app/pages/errors.py").run()
     _no_errors(app)
 
-    def scale() -> float:
+    def meta() -> dict:
         specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
-        return next(sp["layout"]["meta"]["arrow_scale"] for sp in specs
-                    if "arrow_scale" in (sp["layout"].get("meta") or {}))
-    before = scale()
-    app.select_slider(key="er_arrow_zoom").set_value(4.0).run()
+        return next(sp["layout"]["meta"] for sp in specs
+                    if "magnify" in (sp["layout"].get("meta") or {}))
+    auto = meta()
+    assert app.select_slider(key="er_arrow_mag").value == "auto"
+    app.select_slider(key="er_arrow_mag").set_value(20).run()
     _no_errors(app)
-    assert scale() == pytest.approx(4 * before)
-    assert not any("nan" in m.value.lower() for m in app.metric)
+    m = meta()
+    assert m["magnify"] == 20 and m["person_height"] == auto["person_height"]
+    assert m["arrow_scale"] == pytest.approx(auto["arrow_scale"] * 20 / auto["magnify"])
+    assert not any("nan" in x.value.lower() for x in app.metric)
 
 
 def test_figures_download_as_png_or_svg(app):

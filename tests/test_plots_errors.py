@@ -15,21 +15,26 @@ from daec_viz.analysis import (
     quadrant_stats,
     subpixel_phase,
 )
+from daec_viz.analysis.bias import BiasEstimate
 from daec_viz.analysis.taxonomy import GroundTruthTable, TaxonomyAP
 from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
 from daec_viz.io.coco_format import COCO_FLIP_PAIRS
 from daec_viz.plots.errors import (
+    ARROW_TARGET,
     COCO_BODY_LAYOUT,
+    DEFAULT_PERSON_HEIGHT,
+    auto_arrow_magnify,
     error_density,
     error_figures,
     joint_bias_diagram,
     layout_from_keypoints,
+    person_height,
     phase_plot,
     quadrant_histogram,
     taxonomy_ap_bars,
     taxonomy_bars,
 )
-from daec_viz.plots.style import METHOD_COLORS, method_color
+from daec_viz.plots.style import LEGEND_BELOW, METHOD_COLORS, fmt_num, method_color
 
 SIG = np.asarray(COCO_OKS_SIGMAS)
 
@@ -95,44 +100,120 @@ def test_error_density_histogram_and_bias_arrow(per_method):
     np.testing.assert_allclose([a3.x, a3.y], 3 * b.overall_mean)
 
 
-def test_joint_bias_diagram_arrow_heads(per_method):
-    biases = {m: bootstrap_bias(e, n_boot=50) for m, e in per_method.items()}
-    fig = joint_bias_diagram(biases, arrow_scale=0.1)
-    named = {t.name: t for t in fig.data}
-    assert {"skeleton", "joints", "standard", "dark", "daec"} <= set(named)
-    np.testing.assert_allclose(named["joints"].x, COCO_BODY_LAYOUT[:, 0])
-    for m, b in biases.items():
-        t = named[m]
-        xs = np.array(t.x, dtype=float).reshape(-1, 3)
-        ys = np.array(t.y, dtype=float).reshape(-1, 3)
-        np.testing.assert_allclose(xs[:, 0], COCO_BODY_LAYOUT[:, 0])          # tails
-        np.testing.assert_allclose(xs[:, 1], COCO_BODY_LAYOUT[:, 0] + 0.1 * b.mean[:, 0])
-        np.testing.assert_allclose(ys[:, 1], COCO_BODY_LAYOUT[:, 1] + 0.1 * b.mean[:, 1])
-        assert np.isnan(xs[:, 2]).all()
-        assert t.line.color == METHOD_COLORS[m]
-    assert fig.layout.yaxis.autorange == "reversed"
-    # the automatic scale draws the largest bias 0.08 long
-    auto = joint_bias_diagram(biases)
-    scale = auto.layout.meta["arrow_scale"]
-    big = max(np.hypot(*b.mean.T).max() for b in biases.values())
-    np.testing.assert_allclose(scale * big, 0.08)
-    # magnified ×4: heads at layout + 4 · scale · bias; the reference arrow at that scale
-    big4 = joint_bias_diagram(biases, magnify=4.0)
-    assert big4.layout.meta["arrow_scale"] == pytest.approx(4 * scale)
-    t = {tr.name: tr for tr in big4.data}["daec"]
+#: vertical joint extent of the COCO body layout (eyes to ankles), diagram units
+_EXTENT = float(COCO_BODY_LAYOUT[:, 1].max() - COCO_BODY_LAYOUT[:, 1].min())
+
+
+def _bias(mean: np.ndarray) -> BiasEstimate:
+    """A BiasEstimate with the given per-joint means (K, 2) and a ±0.05 interval."""
+    mean = np.asarray(mean, dtype=np.float64)
+    k = len(mean)
+    return BiasEstimate(mean, mean - 0.05, mean + 0.05, np.full(k, 10), np.zeros(2),
+                        np.zeros(2), np.zeros(2), n_boot=0, ci=0.95, seed=None)
+
+
+def _known_biases() -> dict[str, BiasEstimate]:
+    dark = np.tile([0.01, -0.02], (17, 1))
+    dark[0], dark[1], dark[16] = (0.3, 0.0), (0.0, -0.1), np.nan  # longest 0.3; 16 unlabelled
+    return {"dark": _bias(dark), "daec": _bias(np.full((17, 2), 0.02))}
+
+
+def _heads(fig: go.Figure, name: str) -> tuple[np.ndarray, np.ndarray]:
+    t = {tr.name: tr for tr in fig.data}[name]
     xs = np.array(t.x, dtype=float).reshape(-1, 3)
-    np.testing.assert_allclose(xs[:, 1], COCO_BODY_LAYOUT[:, 0]
-                               + 4 * scale * biases["daec"].mean[:, 0])
-    ref = next(tr for tr in big4.data if tr.name.startswith("scale: "))
-    length = float(ref.name.split()[1])
-    assert length > 0 and ref.x[1] - ref.x[0] == pytest.approx(4 * scale * length)
-    assert length <= big * (1 + 1e-9) and length > big / 10  # a round length near the largest
+    ys = np.array(t.y, dtype=float).reshape(-1, 3)
+    assert np.isnan(xs[:, 2]).all() and np.isnan(ys[:, 2]).all()  # (tail, head, gap)
+    return np.stack([xs[:, 0], ys[:, 0]], -1), np.stack([xs[:, 1], ys[:, 1]], -1)
+
+
+def test_joint_bias_diagram_arrow_end_is_start_plus_scale_times_bias():
+    biases = _known_biases()
+    # ×10 on a person 50 heatmap px tall: 10 · 0.885 / 50 diagram units per heatmap px
+    fig = joint_bias_diagram(biases, magnify=10, person_height=50.0)
+    scale = 10 * _EXTENT / 50.0
+    assert fig.layout.meta["arrow_scale"] == pytest.approx(scale)
+    assert fig.layout.meta["magnify"] == 10 and fig.layout.meta["person_height"] == 50.0
+    for m, b in biases.items():
+        tails, heads = _heads(fig, m)
+        ok = np.isfinite(b.mean).all(1)
+        np.testing.assert_allclose(tails, COCO_BODY_LAYOUT[ok])
+        np.testing.assert_allclose(heads, COCO_BODY_LAYOUT[ok] + scale * b.mean[ok])
+    assert len(_heads(fig, "dark")[0]) == 16  # the unlabelled joint draws no arrow
+    assert _heads(fig, "dark")[1][0] == pytest.approx(COCO_BODY_LAYOUT[0] + [0.3 * scale, 0])
+    # the factor is printed (title and legend); the reference arrow is 0.2 px at that scale
+    assert "arrows ×10" in fig.layout.title.text
+    assert fig.layout.legend.title.text == "decoder"
+    ref = next(tr for tr in fig.data if tr.name.startswith("scale: "))
+    assert ref.name == "scale: 0.2 heatmap px (arrows ×10)"
+    assert ref.text[1] == "0.2 heatmap px (arrows ×10)"  # printed beside the arrow
+    assert ref.x[1] - ref.x[0] == pytest.approx(0.2 * scale)
+    assert ref.y[0] == ref.y[1] > COCO_BODY_LAYOUT[:, 1].max()  # below the feet
+    assert fig.layout.yaxis.autorange == "reversed"  # y down: a BR bias points lower right
+    named = {t.name: t for t in fig.data}
+    np.testing.assert_allclose(named["joints"].x, COCO_BODY_LAYOUT[:, 0])
+    assert named["dark"].line.color == METHOD_COLORS["dark"]
+
+
+def test_joint_bias_diagram_automatic_magnification():
+    biases = _known_biases()
+    # the longest bias (0.3 px) drawn ARROW_TARGET = 0.15 of the body: 0.15 · 40 / 0.3 = 20
+    fig = joint_bias_diagram(biases, person_height=40.0)
+    assert fig.layout.meta["magnify"] == 20
+    scale = fig.layout.meta["arrow_scale"]
+    assert scale == pytest.approx(20 * _EXTENT / 40.0)
+    _, heads = _heads(fig, "dark")
+    assert heads[0, 0] - COCO_BODY_LAYOUT[0, 0] == pytest.approx(ARROW_TARGET * _EXTENT)
+    assert "arrows ×20" in fig.layout.title.text
+    # the default person height, and a magnification set by hand
+    assert joint_bias_diagram(biases).layout.meta["person_height"] == DEFAULT_PERSON_HEIGHT
+    x5 = joint_bias_diagram(biases, magnify=5, person_height=40.0)
+    assert x5.layout.meta["arrow_scale"] == pytest.approx(scale / 4)
+    with pytest.raises(ValueError, match="magnification"):
+        joint_bias_diagram(biases, magnify=0)
+    # unbiased decoders: true size, no reference arrow (no length to show)
+    flat = joint_bias_diagram({"daec": _bias(np.zeros((17, 2)))})
+    assert flat.layout.meta["magnify"] == 1
+    assert not any(t.name.startswith("scale: ") for t in flat.data)
+
+
+@pytest.mark.parametrize(("largest", "height", "want"), [
+    (0.3, 40.0, 20.0),      # 0.15 · 40 / 0.3 = 20 exactly
+    (0.05, 48.0, 200.0),    # 144: nearer 200 than 100 on a log scale
+    (0.2, 48.0, 30.0),      # 36: nearer 30 than 50
+    (10.0, 48.0, 1.0),      # a bias that large is drawn at its true size, never shrunk
+    (0.0, 48.0, 1.0),       # nothing to magnify
+])
+def test_auto_arrow_magnify_known_answers(largest, height, want):
+    mean = np.zeros((17, 2))
+    mean[3] = (0.0, largest)
+    assert auto_arrow_magnify({"dark": _bias(mean)}, height) == want
+
+
+def test_person_height_known_answers():
+    kp = np.zeros((4, 17, 3))
+    kp[..., 2] = 2
+    kp[0, :, 1] = np.linspace(10, 50, 17)        # 40 px tall
+    kp[1, :, 1] = np.linspace(0, 60, 17)         # 60 px
+    kp[2, :, 1] = np.linspace(5, 55, 17)         # 50 px
+    kp[2, 8:, 2] = 0                             # ... cut: 8 of 17 labelled, not counted
+    kp[3, :, 2] = 0                              # no labelled joint
+    assert person_height(kp) == pytest.approx(50.0)  # median of 40 and 60
+    assert np.isnan(person_height(kp[3:]))
+    assert person_height(kp[2:3]) == pytest.approx(50 * 7 / 16)  # only cut persons: used
+
+
+def test_joint_bias_diagram_other_keypoint_sets(per_method):
     # other keypoint sets need a layout
     b16 = {"dark": bootstrap_bias(_errors(3, (0.1, 0.1))[:, :16], n_boot=20)}
     with pytest.raises(ValueError):
         joint_bias_diagram(b16)
     lay = layout_from_keypoints(np.random.default_rng(0).uniform(0, 50, (10, 16, 2)))
-    assert len(joint_bias_diagram(b16, layout=lay).data) == 4  # + the reference arrow
+    fig = joint_bias_diagram(b16, layout=lay, magnify=10, person_height=30.0)
+    assert len(fig.data) == 4  # skeleton, joints, dark, the reference arrow
+    ext = np.nanmax(lay[:, 1]) - np.nanmin(lay[:, 1])
+    assert fig.layout.meta["arrow_scale"] == pytest.approx(10 * ext / 30.0)
+    tails, heads = _heads(fig, "dark")
+    np.testing.assert_allclose(heads - tails, 10 * ext / 30.0 * b16["dark"].mean)
 
 
 def test_layout_from_keypoints_known_answer():
@@ -215,8 +296,72 @@ def test_error_figures_from_an_analysis(tmp_path):
     assert set(figs) == {"quadrants", "density", "joints", "phase", "taxonomy", "taxonomy_ap"}
     q = {t.name: t for t in figs["quadrants"].data}
     assert list(q["daec"].y) == [ea.methods["daec"].quadrants.counts[k] for k in QUADRANTS]
+    assert figs["joints"].layout.meta["person_height"] == \
+        pytest.approx(person_height(ea.methods["daec"].gt_hm))
     tax = {t.name: t for t in figs["taxonomy"].data}
     np.testing.assert_allclose(tax["standard"].y,
                                [ea.methods["standard"].taxonomy.shares()[k] for k in TAXONOMY])
     for f in figs.values():
         f.to_json()  # serialisable (what Streamlit sends to the browser)
+        _assert_legend_below(f)
+
+
+# --------------------------------------------------------------------------- readability
+
+def _assert_legend_below(fig: go.Figure) -> None:
+    """The legend is horizontal at the figure's bottom edge (container coordinates), where
+    plotly reserves its height below the x tick labels and title: never over them or the
+    plot area."""
+    lg = fig.layout.legend
+    assert (lg.orientation, lg.yref, lg.y, lg.yanchor, lg.x, lg.xanchor) == \
+        ("h", "container", 0, "bottom", 0, "left")
+    assert lg.title.side == "top left"  # a title beside the entries would widen a row
+    assert all(lg[k] == v for k, v in LEGEND_BELOW.items() if k != "title")
+
+
+def test_every_error_figure_puts_its_legend_below(per_method):
+    stats = {m: quadrant_stats(e) for m, e in per_method.items()}
+    biases = {m: bootstrap_bias(e, n_boot=20) for m, e in per_method.items()}
+    gt = np.random.default_rng(0).uniform(0, 40, size=(50, 17, 2))
+    phases = {m: subpixel_phase(gt, e[:50]) for m, e in per_method.items()}
+    t = _taxonomy()
+    aps = {m: TaxonomyAP({k: {"AP": v} for k in ("original", "jitter", "inversion", "swap",
+                                                 "miss", "all")})
+           for m, v in (("dark", 0.5), ("daec", 0.6))}
+    figs = [quadrant_histogram(stats), quadrant_histogram(stats, mode="share"),
+            error_density(per_method["dark"], biases["dark"], method="dark"),
+            joint_bias_diagram(biases), phase_plot(phases),
+            taxonomy_bars({"dark": t, "daec": t}), taxonomy_ap_bars(aps)]
+    for f in figs:
+        _assert_legend_below(f)
+
+
+def test_quadrant_shares_of_an_emptied_filter_print_a_dash(per_method):
+    stats = {"dark": quadrant_stats(per_method["dark"]),
+             "daec": quadrant_stats(np.full((4, 17, 2), np.nan))}  # filters left nothing
+    fig = quadrant_histogram(stats)
+    share = {t.name: t for t in fig.data}["daec share"]
+    assert list(share.text) == ["–"] * 4
+    assert all("nan" not in str(t.text).lower() for t in fig.data)
+    assert np.isfinite(fig.layout.yaxis2.range).all()
+
+
+@pytest.mark.parametrize(("value", "kwargs", "want"), [
+    (0.12345, {}, "0.123"),
+    (0.12345, {"digits": 4, "signed": True}, "+0.1235"),
+    (-0.5, {"digits": 2, "signed": True}, "-0.50"),
+    (-0.00004, {"digits": 4, "signed": True}, "+0.0000"),   # no "-0.0000"
+    (np.float32(2.5), {"digits": 1}, "2.5"),
+    (0.125, {"digits": 1, "percent": True}, "12.5%"),
+    (float("nan"), {"signed": True}, "–"),
+    (np.nan, {"digits": 4, "missing": "n/a: no GT"}, "n/a: no GT"),
+    (float("inf"), {"signed": True}, "–"),
+    (-np.inf, {"signed": True}, "–"),
+    (1e308, {"percent": True}, "–"),                         # overflows to inf as a percent
+    (None, {}, "–"),
+    ("abc", {}, "–"),
+])
+def test_fmt_num_never_prints_nan_or_inf(value, kwargs, want):
+    got = fmt_num(value, **kwargs)
+    assert got == want
+    assert "nan" not in got.lower() and "inf" not in got.lower()

@@ -181,3 +181,22 @@ def test_joint_zoom_draws_the_daec_window_and_estimates():
     for meth in METHODS:
         assert (by[meth].x[0], by[meth].y[0]) == pytest.approx(tuple(preds[meth]))
     assert (by["gt"].x[0], by["gt"].y[0]) == pytest.approx(tuple(mu[0, 0]))
+
+
+def test_heatmap_grid_and_joint_zoom_legends_sit_below_the_plot():
+    """Both legends are horizontal at the figure's bottom edge (container coordinates),
+    where plotly reserves their height below the tick labels and axis title
+    (plots.style.legend_below)."""
+    from daec_viz.plots.style import LEGEND_BELOW
+    rng = np.random.default_rng(3)
+    hm, mu = _maps(rng, n=1)
+    preds = {m: decode(hm, m, sigma=2.0, delta=3, pattern="BR").coords[0] for m in METHODS}
+    zoom = joint_zoom(hm[0, 0], 2.0, 3, "BR", {m: p[0] for m, p in preds.items()}, mu[0, 0])
+    grid = heatmap_grid(hm[0], preds, mu[0])
+    for fig in (zoom, grid):
+        lg = fig.layout.legend
+        assert (lg.orientation, lg.yref, lg.y, lg.yanchor) == ("h", "container", 0, "bottom")
+        assert lg.title.side == LEGEND_BELOW["title"]["side"]
+    assert zoom.layout.xaxis.title.text == "x (heatmap px)"  # the title plotly keeps above it
+    # NaN pixels of the enlarged map have no hover label
+    assert zoom.data[0].hoverongaps is False

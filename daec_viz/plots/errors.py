@@ -7,7 +7,9 @@ bottom-right (BR) bias.
 
 - :func:`quadrant_histogram`: counts and shares of BR/UR/BL/UL per decoder.
 - :func:`error_density`: 2-D density of the error vectors with the mean-bias arrow.
-- :func:`joint_bias_diagram`: per-joint mean bias as arrows on a body diagram.
+- :func:`joint_bias_diagram`: per-joint mean bias as arrows on a body diagram, magnified
+  ×k (:func:`auto_arrow_magnify`) against the person's height (:func:`person_height`),
+  with a reference arrow of a round length.
 - :func:`phase_plot`: error vs the GT's sub-pixel phase (argmax's saw-tooth).
 - :func:`taxonomy_bars` and :func:`taxonomy_ap_bars`: the keypoint error taxonomy and
   the AP with each error type corrected.
@@ -39,8 +41,9 @@ from daec_viz.exceptions import InputError
 from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, COCO_SKELETON
 from daec_viz.plots.style import METHOD_COLORS, fmt_num, legend_below, method_color
 
-__all__ = ["COCO_BODY_LAYOUT", "METHOD_COLORS", "quadrant_histogram", "error_density",
-           "joint_bias_diagram", "phase_plot", "taxonomy_bars", "taxonomy_ap_bars",
+__all__ = ["COCO_BODY_LAYOUT", "METHOD_COLORS", "DEFAULT_PERSON_HEIGHT", "ARROW_TARGET",
+           "quadrant_histogram", "error_density", "joint_bias_diagram", "auto_arrow_magnify",
+           "person_height", "phase_plot", "taxonomy_bars", "taxonomy_ap_bars",
            "error_figures", "layout_from_keypoints"]
 
 #: A canonical frontal layout of the 17 COCO joints (x right, y down; height about 1).
@@ -102,7 +105,8 @@ def quadrant_histogram(stats: Mapping[str, QuadrantStats], mode: str = "both",
                 text = [str(v) for v in y]
             else:
                 y = [q.shares[k] for k in QUADRANTS]
-                text = [f"{v:.1%}" for v in y]
+                # NaN when the filters leave no error in a quadrant: "–", not "nan%"
+                text = [fmt_num(v, 1, percent=True) for v in y]
             bar = go.Bar(x=list(QUADRANTS), y=y, name=m if panel == "count" or len(panels) == 1
                          else f"{m} share", legendgroup=m, showlegend=col == 1,
                          marker_color=method_color(m), text=text, textposition="outside",
@@ -114,8 +118,9 @@ def quadrant_histogram(stats: Mapping[str, QuadrantStats], mode: str = "both",
                 fig.add_trace(bar, row=1, col=col)
             else:
                 fig.add_trace(bar)
-    fig.update_layout(barmode="group", title=title or "Error quadrants (image axes: x right, "
-                      "y down). Paper: BR > UR > BL > UL", legend_title_text="decoder")
+    fig.update_layout(barmode="group", title=title or "Error quadrants<br><sup>image axes: x "
+                      "right, y down; paper: BR > UR > BL > UL</sup>",
+                      legend_title_text="decoder")
     if "share" in panels:
         if len(panels) > 1:
             fig.update_yaxes(tickformat=".0%", row=1, col=2)
@@ -123,15 +128,16 @@ def quadrant_histogram(stats: Mapping[str, QuadrantStats], mode: str = "both",
             fig.update_yaxes(tickformat=".0%")
     # headroom above the tallest bar for its vertical label
     for col, panel in enumerate(panels, start=1):
-        top = max((stats[m].counts[k] if panel == "count" else stats[m].shares[k])
-                  for m in methods for k in QUADRANTS) if methods else 1.0
+        vals = np.array([stats[m].counts[k] if panel == "count" else stats[m].shares[k]
+                         for m in methods for k in QUADRANTS], dtype=np.float64)
+        top = float(vals[np.isfinite(vals)].max()) if np.isfinite(vals).any() else 0.0
         rng = [0, 1.18 * top if top > 0 else 1.0]
         if len(panels) > 1:
             fig.update_yaxes(range=rng, row=1, col=col)
         else:
             fig.update_yaxes(range=rng)
     fig.update_layout(uniformtext_minsize=9, uniformtext_mode="show")
-    return fig
+    return legend_below(fig)
 
 
 # --------------------------------------------------------------------------- density
@@ -226,35 +232,138 @@ def layout_from_keypoints(keypoints: np.ndarray) -> np.ndarray:
     return out - np.nanmin(out[:, 1]) * np.array([0.0, 1.0])
 
 
-def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
-                       keypoint_names: Sequence[str] | None = None,
-                       skeleton: Sequence[Sequence[int]] | None = None,
-                       layout: np.ndarray | None = None, *, arrow_scale: float | None = None,
-                       magnify: float = 1.0, units: str = "heatmap px",
-                       title: str | None = None) -> go.Figure:
-    """Per-joint mean bias as arrows on a body diagram, one colour per decoder.
+#: A person's height (heatmap px, top-most to bottom-most joint) assumed when none is
+#: given: a COCO top-down crop pads the box 1.25× onto a 64 px tall heatmap, so a standing
+#: person spans about 64 / 1.25 ≈ 51 px, its joints (eyes to ankles) a little less.
+DEFAULT_PERSON_HEIGHT: float = 48.0
+
+#: The automatic arrow magnification draws the longest bias about this fraction of the
+#: body's height (0.15: ~40 px on a body ~270 px tall, so its direction shows past the
+#: 10 px arrowhead; still shorter than a limb, so it does not reach the next joint).
+ARROW_TARGET: float = 0.15
+
+
+def person_height(keypoints: np.ndarray, min_labelled: float = 0.5) -> float:
+    """Median height of the persons in ``keypoints``: top-most to bottom-most labelled
+    joint, in the keypoints' units (heatmap px for ``MethodErrors.gt_hm``).
 
     Parameters
     ----------
-    biases : method -> :class:`BiasEstimate` (``ErrorAnalysis.bias("hm")``).
+    keypoints : (N, K, 2) positions with NaN for unlabelled joints, or (N, K, 3) with COCO
+        visibility (v = 0: unlabelled).
+    min_labelled : only persons with at least this share of their K joints labelled count
+        (a person cut at the hips would shrink the median); if none has, every person
+        with two labelled joints counts.
+
+    Returns
+    -------
+    The median height, NaN when no person has two labelled joints.
+
+    >>> kp = np.zeros((3, 5, 2))  # x = 0; y below
+    >>> kp[0, :, 1], kp[1, :, 1] = [0, 10, 30, 40, 20], [5, 60, 70, 55, 9]
+    >>> kp[2, :, 1], kp[2, 2:] = [0, 2, 0, 0, 0], np.nan  # 2 of 5 labelled: not counted
+    >>> float(person_height(kp))  # persons 0 and 1: heights 40 and 65
+    52.5
+    """
+    xy = labelled_xy(keypoints)
+    xy = xy.reshape(-1, *xy.shape[-2:])
+    y = np.where(np.isfinite(xy).all(-1), xy[..., 1], np.nan)  # (N, K)
+    n_lab = np.isfinite(y).sum(-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: NaN height
+        h = np.nanmax(y, axis=-1) - np.nanmin(y, axis=-1)
+    ok = (n_lab >= 2) & np.isfinite(h)
+    full = ok & (n_lab >= min_labelled * y.shape[-1])
+    use = full if full.any() else ok
+    return float(np.median(h[use])) if use.any() else float("nan")
+
+
+def _largest_bias(biases: Mapping[str, BiasEstimate]) -> float:
+    """The longest per-joint mean bias (same units as the biases), 0 when none is finite."""
+    mags = [np.hypot(*b.mean.T) for b in biases.values()]
+    return max((float(np.nanmax(m)) for m in mags if np.isfinite(m).any()), default=0.0)
+
+
+def _height_or_default(height: float | None) -> float:
+    h = DEFAULT_PERSON_HEIGHT if height is None else float(height)
+    return h if np.isfinite(h) and h > 0 else DEFAULT_PERSON_HEIGHT
+
+
+def _nice(x: float) -> float:
+    """The 1, 2, 3, 5 × 10^n value nearest to ``x`` on a log scale (x > 0): a factor
+    that reads well ("×30"), at most √2 from ``x``."""
+    p = 10.0 ** np.floor(np.log10(x))
+    cands = [m * p for m in (1, 2, 3, 5, 10)]
+    return float(min(cands, key=lambda c: abs(np.log(c / x))))
+
+
+def auto_arrow_magnify(biases: Mapping[str, BiasEstimate],
+                       person_height: float | None = None) -> float:
+    """The arrow magnification :func:`joint_bias_diagram` uses by default: the round
+    factor k (1, 2, 3, 5, 10, 20, 30, 50, …) that draws the longest mean bias closest to
+    :data:`ARROW_TARGET` of the person's height, never below 1 (a bias that large is
+    drawn at its true size).
+
+    Parameters
+    ----------
+    biases : method -> :class:`BiasEstimate` of per-joint means (K, 2), heatmap px.
+    person_height : the persons' height, heatmap px (:func:`person_height`); default
+        :data:`DEFAULT_PERSON_HEIGHT`.
+
+    >>> b = BiasEstimate(np.array([[0.3, 0.0], [0.0, -0.1]]), *[np.zeros((2, 2))] * 2,
+    ...                  np.ones(2), *[np.zeros(2)] * 3, n_boot=0, ci=0.95, seed=None)
+    >>> auto_arrow_magnify({"dark": b}, 40.0)  # 0.15 · 40 / 0.3 = 20
+    20.0
+    """
+    big = _largest_bias(biases)
+    if not big > 0:
+        return 1.0
+    return max(1.0, _nice(ARROW_TARGET * _height_or_default(person_height) / big))
+
+
+def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
+                       keypoint_names: Sequence[str] | None = None,
+                       skeleton: Sequence[Sequence[int]] | None = None,
+                       layout: np.ndarray | None = None, *, magnify: float | None = None,
+                       person_height: float | None = None, units: str = "heatmap px",
+                       title: str | None = None) -> go.Figure:
+    """Per-joint mean bias as arrows on a body diagram, one colour per decoder, magnified
+    ×k so that sub-pixel biases can be read.
+
+    The diagram is a person ``person_height`` heatmap px tall; an arrow ×k is drawn k
+    times longer than the bias would be on that person (k = 1: true size). The factor is
+    printed in the title and beside a reference arrow of a round length drawn at the same
+    magnification.
+
+    Parameters
+    ----------
+    biases : method -> :class:`BiasEstimate` (``ErrorAnalysis.bias("hm")``); per-joint
+        means (K, 2), heatmap px.
     keypoint_names : K names (hover text); default COCO's.
     skeleton : limbs as 0-based pairs; default COCO's for K = 17, none otherwise.
     layout : (K, 2) joint positions of the diagram (x right, y down); default
         :data:`COCO_BODY_LAYOUT` for K = 17 (otherwise required, e.g. from
         :func:`layout_from_keypoints`).
-    arrow_scale : diagram units per bias unit; default: the largest bias is drawn 0.08
-        long (body height ≈ 1).
-    magnify : multiplies ``arrow_scale`` (the page's "arrow length" control) so small
-        biases stay readable; the drawn scale is ``arrow_scale * magnify``.
+    magnify : the arrow magnification k (> 0); default automatic
+        (:func:`auto_arrow_magnify`: the longest arrow about :data:`ARROW_TARGET` of the
+        body's height).
+    person_height : the persons' height in heatmap px (:func:`person_height` of the GT in
+        heatmap px), which the diagram's joint extent stands for; default
+        :data:`DEFAULT_PERSON_HEIGHT`.
+    units : the biases' unit, for labels.
 
     Returns
     -------
-    Figure: a ``"skeleton"`` line trace, a ``"joints"`` marker trace, and per method one
-    trace named by the method whose points are (tail, head, None) triples with
-    ``head = layout[j] + arrow_scale * magnify * bias.mean[j]`` (an arrow marker at each
-    head), and a reference arrow (trace named ``"scale: <r> <units>"``, ``r`` a round
-    length near the largest bias) drawn at the same scale below the feet. The y axis is
-    reversed (down = +y), so a BR bias points to the lower right.
+    Figure: a ``"skeleton"`` line trace, a ``"joints"`` marker trace, per method one trace
+    named by the method whose points are (tail, head, None) triples with
+    ``head = layout[j] + scale · bias.mean[j]``, ``scale = k · e / person_height`` diagram
+    units per heatmap px (``e`` the layout's vertical joint extent), an arrow marker at
+    each head, and a reference arrow (trace named ``"scale: <r> <units> (arrows ×<k>)"``,
+    labelled ``"<r> <units> (arrows ×<k>)"`` in place, no legend entry; ``r`` the largest
+    1-2-5 length not above the longest bias) from ``(x0, y0)`` to ``(x0 + scale · r, y0)``
+    below the feet. ``fig.layout.meta`` holds ``arrow_scale`` (the scale), ``magnify``
+    (k) and ``person_height``. The y axis is reversed (down = +y), so a BR bias points to
+    the lower right.
     """
     methods = _methods_of(biases)
     k = biases[methods[0]].mean.shape[0]
@@ -270,11 +379,15 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
         raise InputError(f"expected layout of shape ({k}, 2), got {pos.shape}", field="layout")
     if skeleton is None:
         skeleton = COCO_SKELETON if k == 17 else ()
-    if arrow_scale is None:
-        mags = [np.hypot(*b.mean.T) for b in biases.values()]
-        big = max((float(np.nanmax(m)) for m in mags if np.isfinite(m).any()), default=0.0)
-        arrow_scale = 0.08 / big if big > 0 else 1.0
-    arrow_scale = float(arrow_scale) * float(magnify)
+    height = _height_or_default(person_height)
+    mag = auto_arrow_magnify(biases, height) if magnify is None else float(magnify)
+    if not (np.isfinite(mag) and mag > 0):
+        raise InputError(f"expected an arrow magnification > 0, got {magnify!r}",
+                         field="magnify")
+    # the layout's joint extent stands for the person's height: diagram units per px
+    lay_y = pos[np.isfinite(pos).all(1), 1]
+    extent = float(lay_y.max() - lay_y.min()) if lay_y.size > 1 and np.ptp(lay_y) > 0 else 1.0
+    arrow_scale = mag * extent / height
     fig = go.Figure()
     sx: list[float | None] = []
     sy: list[float | None] = []
@@ -301,14 +414,15 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
                 continue
             head = pos[j] + arrow_scale * b.mean[j]
             ci = ""
-            if np.isfinite(b.lo[j]).all():
-                ci = (f"<br>CI x [{b.lo[j, 0]:+.3f}, {b.hi[j, 0]:+.3f}], "
-                      f"y [{b.lo[j, 1]:+.3f}, {b.hi[j, 1]:+.3f}]")
-            tip = f"{m} · {names[j]}<br>bias ({mx:+.3f}, {my:+.3f}) {units}{ci}" \
-                  f"<br>n = {int(b.count[j])}"
+            if np.isfinite(b.lo[j]).all() and np.isfinite(b.hi[j]).all():
+                ci = (f"<br>CI x [{fmt_num(b.lo[j, 0], 3, True)}, "
+                      f"{fmt_num(b.hi[j, 0], 3, True)}], y [{fmt_num(b.lo[j, 1], 3, True)}, "
+                      f"{fmt_num(b.hi[j, 1], 3, True)}]")
+            tip = (f"{m} · {names[j]}<br>bias ({fmt_num(mx, 3, True)}, "
+                   f"{fmt_num(my, 3, True)}) {units}{ci}<br>n = {int(b.count[j])}")
             xs += [pos[j, 0], head[0], None]
             ys += [pos[j, 1], head[1], None]
-            sizes += [0, 11, 0]
+            sizes += [0, 10, 0]
             texts += [tip, tip, ""]
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines+markers", name=m, text=texts,
@@ -317,23 +431,31 @@ def joint_bias_diagram(biases: Mapping[str, BiasEstimate],
             marker=dict(symbol="arrow", angleref="previous", size=sizes,
                         color=method_color(m))))
     # a reference arrow of a round length, at the same scale, under the diagram
-    ref = _round_length(0.08 / arrow_scale * float(magnify)) if arrow_scale > 0 else 0.0
-    if ref > 0 and np.isfinite(pos).any():
+    ref = _round_length(_largest_bias(biases))
+    if ref > 0 and np.isfinite(pos).all(1).any():
         x0 = float(np.nanmin(pos[:, 0]))
-        y0 = float(np.nanmax(pos[:, 1])) + 0.08
+        y0 = float(np.nanmax(pos[:, 1])) + 0.08 * extent
+        label = f"{ref:g} {units} (arrows ×{mag:g})"
+        # labelled in place, not in the legend: a long entry would take legend rows from
+        # the diagram on a narrow column; the label is not clipped at the plot area's edge
         fig.add_trace(go.Scatter(
             x=[x0, x0 + arrow_scale * ref], y=[y0, y0], mode="lines+markers+text",
-            name=f"scale: {ref:g} {units}", text=["", f"{ref:g} {units}"],
-            textposition="middle right", hoverinfo="skip", line=dict(color="black", width=2),
+            name=f"scale: {label}", text=["", label], textposition="middle right",
+            showlegend=False, cliponaxis=False, hoverinfo="skip",
+            line=dict(color="black", width=2),
             marker=dict(symbol="arrow", angleref="previous", size=[0, 10], color="black")))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(
-        # the scale goes on a second title line so narrow columns do not cut it off
-        title=title or f"Mean bias per joint<br><sup>arrow: 1 {units} of bias = "
-                       f"{arrow_scale:.3g} body heights</sup>",
-        legend_title_text="decoder", plot_bgcolor="white", meta={"arrow_scale": arrow_scale})
-    return fig
+        # the factor goes on a second title line so narrow columns do not cut it off
+        title=title or f"Mean bias per joint<br><sup>arrows ×{mag:g} (×1 = true size on a "
+                       f"person {height:.0f} {units} tall)</sup>",
+        legend_title_text="decoder", plot_bgcolor="white", height=540,
+        # no axes to label: the body gets the width; plotly adds the legend's height to
+        # the bottom margin (legend_below), 40 px keep a gap above a one-row legend
+        margin={"l": 10, "r": 10, "t": 70, "b": 40},
+        meta={"arrow_scale": arrow_scale, "magnify": mag, "person_height": height})
+    return legend_below(fig)
 
 
 def _round_length(x: float) -> float:
@@ -397,15 +519,21 @@ def phase_plot(phases: Mapping[str, PhaseCurve], axis: str = "both", analytic: b
                 fig.add_trace(t, row=1, col=col)
             else:
                 fig.add_trace(t)
-    fig.update_xaxes(title_text="sub-pixel phase φ = GT − floor(GT) (heatmap px)",
-                     range=[0, 1])
+    fig.update_xaxes(range=[0, 1])
+    if len(axes) > 1:  # short titles: two long ones run into each other side by side
+        for col, a in enumerate(axes, start=1):
+            fig.update_xaxes(title_text=f"φ{label[a]} (heatmap px)", row=1, col=col)
+    else:
+        fig.update_xaxes(title_text="sub-pixel phase φ = GT − floor(GT) (heatmap px)")
     if len(axes) > 1:
         fig.update_yaxes(title_text="mean error (heatmap px)", row=1, col=1)
     else:
         fig.update_yaxes(title_text="mean error (heatmap px)")
-    fig.update_layout(title=title or "Error vs sub-pixel phase of the GT (argmax: saw-tooth)",
+    # the definition of φ on a second title line, so narrow columns do not cut it off
+    fig.update_layout(title=title or "Error vs sub-pixel phase of the GT<br><sup>φ = GT − "
+                                     "floor(GT); dashed: argmax's saw-tooth</sup>",
                       legend_title_text="decoder")
-    return fig
+    return legend_below(fig)
 
 
 # --------------------------------------------------------------------------- taxonomy
@@ -448,7 +576,7 @@ def taxonomy_bars(taxonomies: Mapping[str, KeypointTaxonomy | Mapping[str, int]]
         fig.update_yaxes(tickformat=".0%", title_text="share of labelled keypoints")
     else:
         fig.update_yaxes(title_text="keypoints")
-    return fig
+    return legend_below(fig)
 
 
 def taxonomy_ap_bars(aps: Mapping[str, TaxonomyAP], gain: bool = False,
@@ -477,7 +605,7 @@ def taxonomy_ap_bars(aps: Mapping[str, TaxonomyAP], gain: bool = False,
                       title=title or ("AP gained by correcting each error type" if gain
                                       else "AP with each error type corrected"))
     fig.update_yaxes(title_text="Δ AP" if gain else "AP")
-    return fig
+    return legend_below(fig)
 
 
 # --------------------------------------------------------------------------- all at once
@@ -486,7 +614,8 @@ def error_figures(analysis: ErrorAnalysis, method: str | None = None) -> dict[st
     """Every figure of an :class:`ErrorAnalysis`.
 
     Keys: ``quadrants``, ``density`` (of ``method``, default the last one, heatmap px),
-    ``joints`` (needs a layout: COCO's, else one from the GT), ``phase``, and when
+    ``joints`` (needs a layout: COCO's, else one from the GT; arrows magnified
+    automatically against the GT persons' height in heatmap px), ``phase``, and when
     computed ``taxonomy`` and ``taxonomy_ap``.
     """
     names = list(analysis.methods)
@@ -502,7 +631,8 @@ def error_figures(analysis: ErrorAnalysis, method: str | None = None) -> dict[st
         "quadrants": quadrant_histogram(analysis.quadrants),
         "density": error_density(me.err_hm, me.bias.get("hm"), method=m),
         "joints": joint_bias_diagram(analysis.bias("hm"), analysis.keypoint_names,
-                                     analysis.skeleton, layout),
+                                     analysis.skeleton, layout,
+                                     person_height=person_height(me.gt_hm)),
         "phase": phase_plot(analysis.phases),
     }
     if analysis.taxonomies:

@@ -306,11 +306,13 @@ def heatmap_grid(heatmaps: np.ndarray, predictions_hm: Mapping[str, np.ndarray] 
     fig.update_xaxes(range=[-1.5, full_w + 0.5], visible=False, constrain="domain")
     fig.update_yaxes(range=[full_h + 0.5, -lay.title_band - 1.5], visible=False,
                      scaleanchor="x", constrain="domain")
+    # plotly adds the legend's height to the bottom margin (legend_below); 40 px keep a
+    # gap between the last row of tiles and a one-row legend
     fig.update_layout(title=title, height=210 * lay.rows + 80, plot_bgcolor="white",
-                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
                       meta={"origins": lay.origins.tolist(), "vmax": vmax},
                       hovermode="closest")
-    return legend_below(fig, axis_title=False)
+    return legend_below(fig)
 
 
 def joint_zoom(heatmap: np.ndarray, sigma: float, delta: float | Sequence[float],
@@ -344,6 +346,8 @@ def joint_zoom(heatmap: np.ndarray, sigma: float, delta: float | Sequence[float]
     fig = go.Figure(go.Heatmap(z=hm[y_lo:y_hi + 1, x_lo:x_hi + 1], x=xs, y=ys,
                                colorscale="Viridis", name="heatmap",
                                colorbar={"title": "value", "thickness": 12},
+                               # NaN pixels (an invalid map) get no hover, not "NaN"
+                               hoverongaps=False,
                                hovertemplate="x=%{x}, y=%{y}: %{z:.4f}<extra></extra>"))
     kx0, kx1, ky0, ky1 = win.kept
     fig.add_shape(type="rect", x0=fx0, x1=fx1, y0=fy0, y1=fy1, name="window",

@@ -1,7 +1,10 @@
-"""Shared style of the figures: one colour per decoder (and one for the ground truth)."""
+"""Shared style of the figures: one colour per decoder (and one for the ground truth), one
+legend placement for every figure (:func:`legend_below`) and one way to print a number
+that may be undefined (:func:`fmt_num`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 METHOD_COLORS: dict[str, str] = {
@@ -33,34 +36,58 @@ def method_color(name: str) -> str:
     return _FALLBACK[sum(map(ord, name)) % len(_FALLBACK)]
 
 
+# --------------------------------------------------------------------------- legend
+
+#: Where every figure's legend goes (:func:`legend_below`): horizontal, at the bottom edge
+#: of the figure (container coordinates, not the plot area's), its title (if any) above
+#: the entries: plotly.js wraps a row without counting a title beside it, so a title on
+#: the left pushes a full row past the figure's right edge on a narrow column.
+LEGEND_BELOW: dict[str, Any] = {"orientation": "h", "yref": "container", "y": 0,
+                                "yanchor": "bottom", "x": 0, "xanchor": "left",
+                                "title": {"side": "top left"}}
+
+
 def legend_below(fig: Any, axis_title: bool = True) -> Any:
-    """Put ``fig``'s legend in one place for every figure: horizontal, at the bottom of the
-    figure (container coordinates), below the x tick labels and axis title, with the bottom
-    margin grown to hold it, so it never lies over ticks, titles or a colour bar
-    (``tests/test_app_e2e.py`` checks the drawn boxes). Returns ``fig``."""
-    entries = sum(1 for t in fig.data if getattr(t, "showlegend", False) is not False
-                  and getattr(t, "name", None))
-    rows = max(1, -(-entries // 6))  # about six entries fit a row of a page-wide chart
-    bottom = 30 + (22 if axis_title else 0) + 24 * rows
-    margin = fig.layout.margin
-    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0,
-                              "yanchor": "bottom", "x": 0, "xanchor": "left"},
-                      margin={"b": max(bottom, margin.b or 0)})
+    """Put ``fig``'s legend in one place for every figure: horizontal, at the bottom edge of
+    the figure (:data:`LEGEND_BELOW`), below the x tick labels and axis title, so it never
+    lies over the plot area, ticks, titles or a colour bar.
+
+    No margin is guessed for it: plotly.js (since container-anchored legends, plotly.js
+    #6589; the builds bundled with plotly and Streamlit) reserves such a legend's own
+    height at the bottom of the figure and lays the automargined x axis out above it,
+    however many rows the legend wraps into at the width the figure is finally drawn
+    (``tests/test_app_e2e.py`` checks the drawn boxes in Chromium). A margin from an
+    estimate would only add blank space or, on a narrow column, still fall short.
+    ``axis_title`` is accepted for older callers and not needed. Returns ``fig``.
+    """
+    fig.update_layout(legend=LEGEND_BELOW)
     return fig
 
 
-def fmt_num(value: Any, digits: int = 3, signed: bool = False, missing: str = "–") -> str:
-    """A number for display with ``digits`` decimals (``+`` sign when ``signed``), or
-    ``missing`` when it is None, NaN or infinite: the app and the figures never print
-    "nan" or "+nan".
+# --------------------------------------------------------------------------- numbers
+
+def fmt_num(value: Any, digits: int = 3, signed: bool = False, missing: str = "–", *,
+            percent: bool = False) -> str:
+    """A number for display with ``digits`` decimals (``+`` sign when ``signed``, as a
+    percentage when ``percent``), or ``missing`` when it is None, not a number, NaN or
+    infinite: the app and the figures never print "nan", "+nan" or "inf". Pass the reason
+    as ``missing`` where the reader needs it (``"n/a: no GT"``).
+
+    A value that rounds to zero prints without a minus sign (``+0.00``, not ``-0.00``).
 
     >>> fmt_num(0.12345), fmt_num(-0.5, 2, signed=True), fmt_num(float("nan"), signed=True)
     ('0.123', '-0.50', '–')
+    >>> fmt_num(float("-inf"), 4, True, missing="n/a"), fmt_num(0.125, 1, percent=True)
+    ('n/a', '12.5%')
     """
     try:
         v = float(value)
     except (TypeError, ValueError):
         return missing
-    if v != v or v in (float("inf"), float("-inf")):
+    v *= 100.0 if percent else 1.0
+    if not math.isfinite(v):
         return missing
-    return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+    # round first, then add 0.0: -0.0004 -> -0.0 -> 0.0, so no "-0.000" next to "+0.000"
+    v = round(v, digits) + 0.0
+    text = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+    return text + ("%" if percent else "")

@@ -8,9 +8,13 @@ import streamlit as st
 
 from daec_viz.analysis import bootstrap_bias, quadrant_stats, subpixel_phase
 from daec_viz.plots.errors import (
+    ARROW_TARGET,
+    DEFAULT_PERSON_HEIGHT,
+    auto_arrow_magnify,
     error_density,
     joint_bias_diagram,
     layout_from_keypoints,
+    person_height,
     phase_plot,
     quadrant_histogram,
 )
@@ -22,6 +26,8 @@ from daec_viz_app.ui import ap_metrics, page_header, run_page
 SIZES = {"small (< 32²)": (0.0, 32.0 ** 2), "medium (32²–96²)": (32.0 ** 2, 96.0 ** 2),
          "large (> 96²)": (96.0 ** 2, np.inf)}
 VIS = {2: "visible (v=2)", 1: "occluded (v=1)"}
+#: Arrow magnifications offered for the per-joint bias diagram ("auto" first: the default).
+ARROW_MAGNIFY: tuple[str | int, ...] = ("auto", 1, 2, 5, 10, 20, 50)
 
 
 def _render() -> None:
@@ -84,16 +90,25 @@ def _render() -> None:
                                       units="heatmap px", extent=4.0),
                         key="er_density", config=chart_config("er_density"))
     with right:
-        layout = None if len(names) == 17 else \
-            layout_from_keypoints(next(iter(methods.values())).gt_img)
-        zoom = st.select_slider("Arrow length", options=[0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
-                                value=1.0, key="er_arrow_zoom",
-                                format_func=lambda z: f"×{z:g}",
-                                help="Magnifies the bias arrows beyond the automatic scale "
-                                     "(the longest arrow 0.08 body heights); the title "
-                                     "and the reference arrow give the scale.")
+        first = next(iter(methods.values()))
+        layout = None if len(names) == 17 else layout_from_keypoints(first.gt_img)
+        # the scale is the persons' own height in heatmap px (all of them, not the
+        # filtered ones), so ×1 is the true size and the factor means the same as filters move
+        height = person_height(first.gt_hm)
+        if not (np.isfinite(height) and height > 0):  # no person with two labelled joints
+            height = DEFAULT_PERSON_HEIGHT
+        auto = auto_arrow_magnify(biases, height)
+        mag = st.select_slider(
+            "Arrow magnification", options=list(ARROW_MAGNIFY), value="auto",
+            key="er_arrow_mag",
+            format_func=lambda z: f"auto (×{auto:g})" if z == "auto" else f"×{z:g}",
+            help=f"Bias arrows are drawn this many times longer than the bias on a person "
+                 f"{height:.0f} heatmap px tall (the GT's median; ×1: true size). auto: "
+                 f"the longest arrow about {ARROW_TARGET:.0%} of the body's height. The "
+                 "title and the reference arrow's label give the factor.")
         st.plotly_chart(joint_bias_diagram(biases, names, ds.skeleton, layout,
-                                           magnify=zoom),
+                                           magnify=None if mag == "auto" else float(mag),
+                                           person_height=height),
                         key="er_joints_fig", config=chart_config("er_joints_fig"))
     st.plotly_chart(phase_plot(phases), key="er_phase", config=chart_config("er_phase"))
     st.caption("Errors are pred − GT in image axes (x right, y down); BR = right and below "
