@@ -1,15 +1,32 @@
-"""Heatmap decoding: ``decode(heatmaps, method=...)`` for every decoder of the paper.
+"""Heatmap decoding: ``decode(heatmaps, method=...)`` for every decoder of the paper and
+four from the field.
 
-Methods (see each module for the exact semantics):
+The paper's decoders (:data:`METHODS`; see each module for the exact semantics):
 
-============ ================================ =========================================
-method       module                            idea
-============ ================================ =========================================
-``standard`` :mod:`daec_viz.decoding.argmax`   integer argmax (optional Gaussian blur first)
-``shifting`` :mod:`daec_viz.decoding.argmax`   argmax + 0.25 px toward the higher neighbour
-``dark``     :mod:`daec_viz.decoding.dark`     Taylor step on the log of the blurred map
-``daec``     :mod:`daec_viz.decoding.daec`     windowed centroid with a Δ-cut corner
-============ ================================ =========================================
+===================== ================================== ==================================
+method                module                              idea
+===================== ================================== ==================================
+``standard``          :mod:`daec_viz.decoding.argmax`     integer argmax (optional blur first)
+``shifting``          :mod:`daec_viz.decoding.argmax`     argmax + 0.25 px toward the higher
+                                                          neighbour
+``dark``              :mod:`daec_viz.decoding.dark`       Taylor step on the log of the
+                                                          blurred map
+``daec``              :mod:`daec_viz.decoding.daec`       windowed centroid with a Δ-cut
+                                                          corner
+===================== ================================== ==================================
+
+Decoders from the field (:data:`FIELD_METHODS`; :data:`ALL_METHODS` is both):
+
+===================== ================================== ==================================
+method                module                              idea
+===================== ================================== ==================================
+``dark_udp``          :mod:`daec_viz.decoding.dark_udp`   mmpose's DARK-UDP: step-1 Newton
+                                                          step on the clipped log, edge-padded
+``gauss3``            :mod:`daec_viz.decoding.gauss3`     three-point log-parabola per axis
+``integral``          :mod:`daec_viz.decoding.integral`   soft-argmax, softmax(β h) expectation
+``integral_debiased`` :mod:`daec_viz.decoding.integral`   soft-argmax with Gu et al.'s bias
+                                                          compensation
+===================== ================================== ==================================
 
 Coordinates are heatmap px: x = column, y = row, pixel centres at integers. Use
 :func:`daec_viz.geometry.to_image` to go to image px.
@@ -27,6 +44,10 @@ Examples
 >>> r = decode(hm, method="daec", sigma=2.0, delta=0)
 >>> bool(abs(r.coords[0, 0, 0] - 20.3) < 0.05)
 True
+>>> decode(hm, method="gauss3").coords.round(6).tolist()
+[[[20.3, 30.6]]]
+>>> decode(hm, DecoderConfig("integral_debiased", beta=10)).coords.round(2).tolist()
+[[[20.3, 30.6]]]
 """
 
 from __future__ import annotations
@@ -43,7 +64,10 @@ from daec_viz.decoding.argmax import (
     standard_kernel,
 )
 from daec_viz.decoding.config import (
+    ALL_METHODS,
+    DEFAULT_BETA,
     DEFAULT_BLUR_KERNEL,
+    FIELD_METHODS,
     METHODS,
     PATTERNS,
     SHIFTING_VARIANTS,
@@ -52,6 +76,9 @@ from daec_viz.decoding.config import (
 )
 from daec_viz.decoding.daec import half_width, run_daec, run_daec_grid
 from daec_viz.decoding.dark import run_dark
+from daec_viz.decoding.dark_udp import run_dark_udp
+from daec_viz.decoding.gauss3 import run_gauss3
+from daec_viz.decoding.integral import run_integral
 from daec_viz.decoding.smoothing import gaussian_blur, opencv_gaussian_kernel
 from daec_viz.exceptions import InputError
 
@@ -61,7 +88,8 @@ _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 CHUNK = 256
 
 __all__ = [
-    "METHODS", "PATTERNS", "SHIFTING_VARIANTS", "DecodeResult", "DecoderConfig", "decode",
+    "METHODS", "FIELD_METHODS", "ALL_METHODS", "DEFAULT_BETA", "PATTERNS",
+    "SHIFTING_VARIANTS", "DecodeResult", "DecoderConfig", "decode",
     "gaussian_blur", "opencv_gaussian_kernel", "half_width", "default_delta",
     "decode_daec_grid", "DEFAULT_BLUR_KERNEL",
 ]
@@ -94,7 +122,7 @@ class DecodeResult:
     @property
     def options(self) -> dict[str, Any]:
         """The resolved options the decoder read (sigma, delta, pattern, blur_kernel,
-        variant: those that apply)."""
+        variant, beta: those that apply)."""
         return self.config.options()
 
 
@@ -125,20 +153,35 @@ def decode(heatmaps: np.ndarray, config: DecoderConfig | str | None = None, *,
     ----------
     heatmaps : (N, K, H, W) or (K, H, W) float16/float32/float64 array; not copied to
         float64 (float16 is converted to float32 in chunks of ``CHUNK`` instances).
-    config : a :class:`DecoderConfig`, or a method name (one of :data:`METHODS`); default
-        ``"standard"``.
+    config : a :class:`DecoderConfig`, or a method name (one of :data:`ALL_METHODS`);
+        default ``"standard"``.
     options : the config's options (see :class:`DecoderConfig`): ``sigma`` (DAEC window
         σ, heatmap px, default 2), ``delta`` (DAEC cut, number or (Δx, Δy), default
         ``int(σ + 2)``), ``pattern`` (``BR``/``UR``/``BL``/``UL``), ``blur_kernel``
-        (odd OpenCV Gaussian kernel: DARK's own blur, default 11, its argmax taken on the
-        raw map as in DarkPose; for the other decoders, if given, the maps are blurred
-        first and decoded as if the network had output them), ``variant`` (shifting:
-        ``"sign"`` or ``"second_max"``). Options a decoder does not read are ignored.
+        (odd OpenCV Gaussian kernel: DARK's and DARK-UDP's own blur, default 11, the
+        argmax taken on the raw map as in DarkPose and mmpose; for ``standard``,
+        ``shifting`` and ``daec``, if given, the maps are blurred first and decoded as if
+        the network had output them), ``variant`` (shifting: ``"sign"`` or
+        ``"second_max"``), ``beta`` (``integral``/``integral_debiased``: softmax
+        sharpness per unit of heatmap value, default :data:`DEFAULT_BETA`). ``gauss3``
+        reads no option. Options a decoder does not read are ignored.
 
     Returns
     -------
     DecodeResult with coords (N, K, 2) heatmap px, scores (N, K), valid (N, K) and the
     resolved config.
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[0:64, 0:48]
+    >>> hm = np.exp(-((xx - 12.25) ** 2 + (yy - 40.5) ** 2) / 8.0)[None, None]
+    >>> r = decode(hm, "dark_udp", blur_kernel=1)
+    >>> r.coords.round(4).tolist(), r.config.label
+    ([[[12.25, 40.5]]], 'dark_udp (raw map)')
+    >>> a = decode(hm, DecoderConfig("integral", beta=5))
+    >>> b = decode(hm, method="integral", beta=5)
+    >>> bool((a.coords == b.coords).all()), a.config == b.config
+    (True, True)
     """
     if method is not None:
         if config is not None:
@@ -149,8 +192,9 @@ def decode(heatmaps: np.ndarray, config: DecoderConfig | str | None = None, *,
     hm = _as_maps(heatmaps)
     n, k, h, w = hm.shape
     m = cfg.method
-    # DARK blurs inside its kernel (locally, exactly); the others decode blurred maps
-    pre_blur = cfg.blur_kernel if (cfg.smooth and m != "dark") else None
+    # DARK and DARK-UDP blur inside their kernels (locally, exactly); the others decode
+    # blurred maps
+    pre_blur = cfg.blur_kernel if (cfg.smooth and m not in ("dark", "dark_udp")) else None
 
     coords = np.empty((n * k, 2), dtype=np.float64)
     scores = np.empty(n * k, dtype=np.float64)
@@ -165,6 +209,13 @@ def decode(heatmaps: np.ndarray, config: DecoderConfig | str | None = None, *,
             kern(maps, c, s, v)
         elif m == "dark":
             run_dark(maps, c, s, v, blur_kernel=cfg.blur_kernel)  # type: ignore[arg-type]
+        elif m == "dark_udp":
+            run_dark_udp(maps, c, s, v, blur_kernel=cfg.blur_kernel)  # type: ignore[arg-type]
+        elif m == "gauss3":
+            run_gauss3(maps, c, s, v)
+        elif m in ("integral", "integral_debiased"):
+            run_integral(maps, c, s, v, beta=cfg.beta,  # type: ignore[arg-type]
+                         debias=m == "integral_debiased")
         else:
             run_daec(maps, c, s, v, sigma=cfg.sigma, delta=cfg.delta,  # type: ignore[arg-type]
                      pattern=cfg.pattern)  # type: ignore[arg-type]

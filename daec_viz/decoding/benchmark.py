@@ -1,6 +1,8 @@
 """Decoder speed: every method against a plain numpy argmax and the reference loops.
 
-Used by ``benchmarks/bench_decode.py``, ``daec-viz bench`` and the app's Compare page.
+Used by ``benchmarks/bench_decode.py`` (the paper's decoders and the field's:
+:data:`ALL_CONFIGS`), ``daec-viz bench`` and the app's Compare page (the paper's:
+:data:`CONFIGS`).
 :func:`realistic_heatmaps` makes float32 maps that look like a trained network's output
 (Gaussian peaks of σ 2-3 at random sub-pixel positions, amplitude 0.3-1, spatially smooth
 noise and a little white noise); :func:`run_benchmark` times each method (best of
@@ -64,12 +66,24 @@ CONFIGS = [
     ("standard", {"blur_kernel": 11}),
     ("daec", {"sigma": 2.0, "delta": 3, "blur_kernel": 11}),
 ]
+#: The field's decoders at their defaults (targets: DARK-UDP and gauss3 within 3x numpy
+#: argmax, the integral decoders within 10x).
+FIELD_CONFIGS = [
+    ("dark_udp", {}),
+    ("gauss3", {}),
+    ("integral", {}),
+    ("integral_debiased", {}),
+]
+ALL_CONFIGS = CONFIGS + FIELD_CONFIGS
 
 
 def run_benchmark(n: int = 2000, repeats: int = 5, ref_n: int = 100,
                   configs: list[tuple[str, dict[str, Any]]] | None = None,
                   progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
     """Time every decoder on ``n`` realistic (n, 17, 64, 48) float32 maps.
+
+    ``configs``: (method, options) pairs, default :data:`CONFIGS` (the paper's decoders;
+    :data:`ALL_CONFIGS` adds the field's).
 
     Returns ``{"info": {...}, "rows": [...]}``; each row has ``method``, ``options``,
     ``us_per_instance``, ``ratio_to_argmax`` and ``reference_us_per_instance`` (the
@@ -93,7 +107,9 @@ def run_benchmark(n: int = 2000, repeats: int = 5, ref_n: int = 100,
         ref = None
         has_ref = "blur_kernel" not in opts and not isinstance(opts.get("delta", 0), float)
         if has_ref and ref_n > 0:
-            ref_opts = dict(opts) if method == "daec" else {}
+            # the references take the options that change their result (DAEC's, β)
+            ref_opts = dict(opts) if method in ("daec", "integral", "integral_debiased") \
+                else {}
             t_ref = best_time(lambda m=method, o=ref_opts: reference_decode(sub, m, **o), 1)
             ref = t_ref / len(sub) * 1e6
         rows.append({"method": method,

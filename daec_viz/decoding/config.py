@@ -13,6 +13,13 @@ DecoderConfig("standard")``). Defaults that depend on the data are *resolved* on
 ``int(σ + 2)`` (the paper's optimum without smoothing); DARK's blur kernel
 (:data:`DEFAULT_BLUR_KERNEL`).
 
+Besides the paper's four decoders (:data:`METHODS`, the ones the app and the sweeps
+compare) the config knows four decoders used in the field (:data:`FIELD_METHODS`:
+mmpose's DARK-UDP refinement, the three-point Gaussian peak fit and the soft-argmax /
+integral regression with and without Gu et al.'s bias compensation);
+:data:`ALL_METHODS` is both. The integral decoders read the softmax sharpness ``beta``
+(:data:`DEFAULT_BETA`), ``dark_udp`` the blur kernel (:data:`DEFAULT_BLUR_KERNEL`).
+
 Examples
 --------
 >>> import numpy as np
@@ -30,6 +37,10 @@ True
 11
 >>> DecoderConfig("standard", delta=3, pattern="UL") == DecoderConfig("standard")
 True
+>>> DecoderConfig("integral_debiased").resolved().to_dict()
+{'method': 'integral_debiased', 'beta': 10.0}
+>>> DecoderConfig("dark_udp", blur_kernel=1).label
+'dark_udp (raw map)'
 """
 
 from __future__ import annotations
@@ -44,12 +55,25 @@ from typing import Any
 
 from daec_viz.exceptions import InputError
 
+#: The paper's four decoders: the ones the app, the sweeps and the error analysis compare.
 METHODS: tuple[str, ...] = ("standard", "shifting", "dark", "daec")
+#: Decoders from the field (mmpose, classic peak fitting, integral regression), decoded
+#: exactly like the paper's but not part of the paper's comparisons.
+FIELD_METHODS: tuple[str, ...] = ("dark_udp", "gauss3", "integral", "integral_debiased")
+#: Every decoder :func:`daec_viz.decoding.decode` accepts.
+ALL_METHODS: tuple[str, ...] = METHODS + FIELD_METHODS
 PATTERNS: tuple[str, ...] = ("BR", "UR", "BL", "UL")
 SHIFTING_VARIANTS: tuple[str, ...] = ("sign", "second_max")
 #: The Gaussian kernel DARK blurs with (DarkPose's 11) and the kernel of every "smoothing"
 #: control (the sweep's "+smooth" curves, the app's smoothing switch).
 DEFAULT_BLUR_KERNEL = 11
+#: Softmax sharpness β of the integral decoders: mmpose's Debias-IPR setting (``beta=10.``
+#: in ``ipr_res50_debias-8xb64-210e_coco-256x256.py``, Gu et al.'s). On a unit-amplitude
+#: σ = 2 peak the softmax then has an effective σ of 2/√10 ≈ 0.6 px, and the peak's mass
+#: outweighs the exp(0) = 1 of every background pixel of a 64x48 map about 20 to 1 (mmpose's
+#: head default, β = 1, suits learnt logits, not heatmaps with maxima near 1: there the
+#: background outweighs the peak 90 to 1). See :mod:`daec_viz.decoding.integral`.
+DEFAULT_BETA = 10.0
 #: σ assumed when nothing else says it (the paper's 256x192 setting).
 DEFAULT_SIGMA = 2.0
 #: Largest |Δ| accepted (heatmap px): far beyond any map, small enough for integer maths.
@@ -61,8 +85,15 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "shifting": ("blur_kernel", "variant"),
     "dark": ("blur_kernel",),
     "daec": ("sigma", "delta", "pattern", "blur_kernel"),
+    "dark_udp": ("blur_kernel",),
+    "gauss3": (),
+    "integral": ("beta",),
+    "integral_debiased": ("beta",),
 }
-_FIELDS = ("method", "sigma", "delta", "pattern", "blur_kernel", "variant")
+_FIELDS = ("method", "sigma", "delta", "pattern", "blur_kernel", "variant", "beta")
+# Decoders whose blur is part of the method (kernel 1 = their step on the raw map); for
+# every other decoder a blur kernel means "blur the maps first".
+_OWN_BLUR = ("dark", "dark_udp")
 
 
 def default_delta(sigma: float) -> int:
@@ -115,17 +146,21 @@ class DecoderConfig:
 
     Attributes
     ----------
-    method : one of :data:`METHODS`.
+    method : one of :data:`ALL_METHODS` (the paper's :data:`METHODS` and the field's
+        :data:`FIELD_METHODS`).
     sigma : ``daec``: the training Gaussian's σ in heatmap px (window half-width
         ``int(3σ + 1)``); None = resolve from the dataset (or :data:`DEFAULT_SIGMA`).
     delta : ``daec``: the cut (Δx, Δy) in heatmap px, fractional and negative allowed
         (a single number means Δx = Δy); None = resolve to ``int(σ + 2)``.
     pattern : ``daec``: the cut corner, one of :data:`PATTERNS`.
-    blur_kernel : odd OpenCV Gaussian kernel. ``dark`` always blurs (None resolves to
-        :data:`DEFAULT_BLUR_KERNEL`; 1 = its Taylor step on the raw map); for the other
-        decoders the maps are blurred first when it is set (> 1).
+    blur_kernel : odd OpenCV Gaussian kernel. ``dark`` and ``dark_udp`` always blur (None
+        resolves to :data:`DEFAULT_BLUR_KERNEL`; 1 = their Taylor step on the raw map); for
+        ``standard``, ``shifting`` and ``daec`` the maps are blurred first when it is set
+        (> 1).
     variant : ``shifting``: ``"sign"`` (quarter pixel toward the higher neighbour on each
         axis, HRNet) or ``"second_max"`` (toward the second-highest pixel).
+    beta : ``integral`` and ``integral_debiased``: the softmax sharpness β (per unit of
+        heatmap value, finite, > 0); None = resolve to :data:`DEFAULT_BETA`.
 
     Options the method does not read are set to None when the config is built.
     Numbers may be numpy scalars; they are stored as Python floats/ints.
@@ -137,10 +172,12 @@ class DecoderConfig:
     pattern: str | None = "BR"
     blur_kernel: int | None = None
     variant: str | None = "sign"
+    beta: float | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise InputError(f"expected one of {METHODS}, got {self.method!r}", field="method")
+        if self.method not in ALL_METHODS:
+            raise InputError(f"expected one of {ALL_METHODS}, got {self.method!r}",
+                             field="method")
         keep = OPTIONS[self.method]
         set_ = object.__setattr__
         for name in _FIELDS[1:]:
@@ -168,8 +205,15 @@ class DecoderConfig:
                                  f"{self.variant!r}", field="variant")
         if self.blur_kernel is not None:
             k = _kernel(self.blur_kernel)
-            # a 1-px kernel is no blur: for every decoder but DARK that is "not set"
-            set_(self, "blur_kernel", None if (k == 1 and self.method != "dark") else k)
+            # a 1-px kernel is no blur: for every decoder but the DARKs that is "not set"
+            set_(self, "blur_kernel", None if (k == 1 and self.method not in _OWN_BLUR)
+                 else k)
+        if self.beta is not None:
+            b = _real(self.beta, "beta")
+            if b <= 0:
+                raise InputError(f"expected a positive number, got {self.beta!r}",
+                                 field="beta")
+            set_(self, "beta", b)
 
     # ------------------------------------------------------------------ building
 
@@ -202,7 +246,8 @@ class DecoderConfig:
 
         ``sigma`` is the dataset's training σ (heatmap px), used for DAEC when the config
         has none (:data:`DEFAULT_SIGMA` when neither says); Δ defaults to ``int(σ + 2)``;
-        DARK's kernel to :data:`DEFAULT_BLUR_KERNEL`.
+        DARK's and DARK-UDP's kernel to :data:`DEFAULT_BLUR_KERNEL`; the integral
+        decoders' β to :data:`DEFAULT_BETA`.
         """
         changes: dict[str, Any] = {}
         if self.method == "daec":
@@ -211,8 +256,10 @@ class DecoderConfig:
             changes["sigma"] = s
             if self.delta is None:
                 changes["delta"] = float(default_delta(s))
-        if self.method == "dark" and self.blur_kernel is None:
+        if self.method in _OWN_BLUR and self.blur_kernel is None:
             changes["blur_kernel"] = DEFAULT_BLUR_KERNEL
+        if "beta" in OPTIONS[self.method] and self.beta is None:
+            changes["beta"] = DEFAULT_BETA
         return self.replace(**changes) if changes else self
 
     @property
@@ -220,13 +267,16 @@ class DecoderConfig:
         """True when nothing is left to resolve from the data."""
         if self.method == "daec":
             return self.sigma is not None and self.delta is not None
-        return self.method != "dark" or self.blur_kernel is not None
+        if "beta" in OPTIONS[self.method]:
+            return self.beta is not None
+        return self.method not in _OWN_BLUR or self.blur_kernel is not None
 
     # ------------------------------------------------------------------ reading
 
     @property
     def smooth(self) -> bool:
-        """The maps are blurred before decoding (for DARK: its own blur, kernel > 1)."""
+        """The maps are blurred before decoding (for DARK and DARK-UDP: their own blur,
+        kernel > 1)."""
         return self.blur_kernel is not None and self.blur_kernel > 1
 
     def options(self) -> dict[str, Any]:
@@ -236,15 +286,18 @@ class DecoderConfig:
 
     @property
     def label(self) -> str:
-        """Short human label, e.g. ``daec BR Δ=4 +smooth`` or ``dark (raw map)``."""
-        s = " +smooth" if self.smooth and self.method != "dark" else ""
+        """Short human label, e.g. ``daec BR Δ=4 +smooth``, ``dark (raw map)`` or
+        ``integral β=10`` (an unresolved β shows its default)."""
+        s = " +smooth" if self.smooth and self.method not in _OWN_BLUR else ""
         if self.method == "daec":
             d = "Δ=?" if self.delta is None else (
                 f"Δ={self.delta[0]:g}" if self.delta[0] == self.delta[1]
                 else f"Δ=({self.delta[0]:g}, {self.delta[1]:g})")
             return f"daec {self.pattern} {d}{s}"
-        if self.method == "dark" and self.blur_kernel == 1:
-            return "dark (raw map)"
+        if self.method in _OWN_BLUR and self.blur_kernel == 1:
+            return f"{self.method} (raw map)"
+        if "beta" in OPTIONS[self.method]:
+            return f"{self.method} β={DEFAULT_BETA if self.beta is None else self.beta:g}"
         if self.method == "shifting" and self.variant != "sign":
             return f"shifting ({self.variant}){s}"
         return f"{self.method}{s}"
@@ -285,6 +338,7 @@ class DecoderConfig:
 
 ConfigLike = DecoderConfig | str
 
-__all__ = ["DecoderConfig", "METHODS", "PATTERNS", "SHIFTING_VARIANTS", "OPTIONS",
+__all__ = ["DecoderConfig", "METHODS", "FIELD_METHODS", "ALL_METHODS", "DEFAULT_BETA",
+           "PATTERNS", "SHIFTING_VARIANTS", "OPTIONS",
            "DEFAULT_BLUR_KERNEL", "DEFAULT_SIGMA", "MAX_ABS_DELTA", "default_delta",
            "ConfigLike"]

@@ -2,10 +2,16 @@
 
 These mirror the post-processing of Simple Baselines/HRNet (``shifting``), DarkPose
 (``dark``) and the DAEC authors' code (``daec`` and the second-maximum ``shifting``),
-written out for one map at a time in plain numpy. They are the oracle of the tests and
-the naive baseline of the benchmarks; use :func:`daec_viz.decoding.decode` for real work.
+and, for the decoders from the field, mmpose's ``refine_keypoints_dark_udp``
+(``dark_udp``), the textbook three-point Gaussian fit (``gauss3``) and mmpose's
+``IntegralRegressionHead`` (``integral``, and ``integral_debiased`` with the paper's C, see
+:mod:`daec_viz.decoding.integral`), written out for one map at a time in plain numpy. They
+are the oracle of the tests and the naive baseline of the benchmarks; use
+:func:`daec_viz.decoding.decode` for real work.
 
-All take ``hm`` (H, W) and return ``(x, y, maxval)`` in heatmap px.
+All take ``hm`` (H, W) and return ``(x, y, maxval)`` in heatmap px. The references of
+the field's decoders leave maps whose maximum is <= 0 at their integer argmax (``decode``
+marks those invalid; mmpose would refine its -1 placeholder).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ def ref_argmax(hm: np.ndarray) -> tuple[float, float, float]:
     return x, y, maxval
 
 
-def ref_blur(hm: np.ndarray, kernel: int) -> np.ndarray:
-    """DarkPose ``gaussian_blur`` for one map: zero-pad, blur, rescale to the raw maximum."""
+def ref_blur(hm: np.ndarray, kernel: int, rescale: bool = True) -> np.ndarray:
+    """DarkPose ``gaussian_blur`` for one map: zero-pad, blur, rescale to the raw maximum
+    (``rescale=False``: the blurred map as it is)."""
     border = (kernel - 1) // 2
     h, w = hm.shape
     origin_max = np.max(hm)
@@ -42,6 +49,8 @@ def ref_blur(hm: np.ndarray, kernel: int) -> np.ndarray:
         blurred = np.apply_along_axis(lambda r: np.convolve(r, k, mode="same"), 1, padded)
         blurred = np.apply_along_axis(lambda c: np.convolve(c, k, mode="same"), 0, blurred)
     out = blurred[border:border + h, border:border + w].copy()
+    if not rescale:
+        return out
     with np.errstate(invalid="ignore", divide="ignore"):  # all-zero maps: 0/0, as upstream
         out *= origin_max / np.max(out)
     return out
@@ -112,16 +121,145 @@ def ref_daec(hm: np.ndarray, sigma: float = 2.0, delta: int | None = None
     return float((xs * win).sum() / score), float((ys * win).sum() / score), maxval
 
 
+def ref_dark_udp(hm: np.ndarray, kernel: int = 11) -> tuple[float, float, float]:
+    """mmpose ``UDPHeatmap.decode`` + ``refine_keypoints_dark_udp`` for one map.
+
+    Argmax on the raw map; blur and rescale to the raw maximum (not rescaled when the
+    blurred maximum is <= 0); clip to [1e-3, 50]; log; edge-pad by 1; step-1 derivatives;
+    ``-(H + eps I)^-1 D`` with the float32 eps; no border exclusion.
+
+    >>> yy, xx = np.mgrid[0:20, 0:16]
+    >>> hm = np.exp(-((xx - 5.4) ** 2 + (yy - 9.7) ** 2) / 8.0)
+    >>> [round(v, 5) for v in ref_dark_udp(hm, kernel=1)]
+    [5.4, 9.7, 0.96923]
+    """
+    x, y, maxval = ref_argmax(hm)
+    if not maxval > 0:
+        return x, y, maxval
+    blurred = ref_blur(hm.astype(np.float64), kernel, rescale=False)
+    bmax = blurred.max()
+    if bmax > 0:
+        blurred *= hm.max() / bmax
+    lg = np.pad(np.log(np.clip(blurred, 1e-3, 50.0)), 1, mode="edge")
+    px, py = int(x) + 1, int(y) + 1  # indices in the padded map
+    i0 = lg[py, px]
+    ix1, ix1_ = lg[py, px + 1], lg[py, px - 1]
+    iy1, iy1_ = lg[py + 1, px], lg[py - 1, px]
+    ix1y1, ix1_y1_ = lg[py + 1, px + 1], lg[py - 1, px - 1]
+    dx, dy = 0.5 * (ix1 - ix1_), 0.5 * (iy1 - iy1_)
+    dxx = ix1 - 2 * i0 + ix1_
+    dyy = iy1 - 2 * i0 + iy1_
+    dxy = 0.5 * (ix1y1 - ix1 - iy1 + i0 + i0 - ix1_ - iy1_ + ix1_y1_)
+    hess = np.array([[dxx, dxy], [dxy, dyy]]) + np.finfo(np.float32).eps * np.eye(2)
+    if np.linalg.det(hess) != 0:
+        off = np.linalg.inv(hess) @ np.array([dx, dy])
+        x, y = x - off[0], y - off[1]
+    return float(x), float(y), maxval
+
+
+def ref_gauss3(hm: np.ndarray) -> tuple[float, float, float]:
+    """Three-point Gaussian (log-parabola) peak fit per axis at the raw argmax.
+
+    >>> yy, xx = np.mgrid[0:20, 0:16]
+    >>> hm = np.exp(-((xx - 5.4) ** 2 + (yy - 9.7) ** 2) / 8.0)
+    >>> [round(v, 9) for v in ref_gauss3(hm)[:2]]
+    [5.4, 9.7]
+    """
+    h, w = hm.shape
+    x, y, maxval = ref_argmax(hm)
+    if not maxval > 0:
+        return x, y, maxval
+    cx, cy = int(x), int(y)
+    out = [x, y]
+    for axis, (c, n) in enumerate(((cx, w), (cy, h))):
+        if not 0 < c < n - 1:
+            continue  # the argmax on the first/last pixel of this axis: no fit
+        trio = hm[cy, cx - 1:cx + 2] if axis == 0 else hm[cy - 1:cy + 2, cx]
+        lm, l0, lp = np.log(np.maximum(trio.astype(np.float64), 1e-10))
+        den = 2.0 * (lm - 2.0 * l0 + lp)
+        if den < 0:
+            out[axis] = c + (lm - lp) / den
+    return float(out[0]), float(out[1]), maxval
+
+
+def _ref_softmax_expectation(hm: np.ndarray, beta: float) -> tuple[float, float, float]:
+    # mmpose IntegralRegressionHead: softmax(beta * h) over the flattened map, expectation
+    # of linspace = arange(W) / W (and arange(H) / H); returns the normalised (x, y) and
+    # log C with C = mean(exp(beta * h)).
+    h, w = hm.shape
+    f = beta * hm.astype(np.float64).reshape(-1)
+    e = np.exp(f - f.max())
+    p = (e / e.sum()).reshape(h, w)
+    xn = float((p * (np.arange(w) / w)[None, :]).sum())
+    yn = float((p * (np.arange(h) / h)[:, None]).sum())
+    log_c = float(f.max() + np.log(e.mean()))
+    return xn, yn, log_c
+
+
+def ref_integral(hm: np.ndarray, beta: float = 10.0) -> tuple[float, float, float]:
+    """mmpose integral regression (soft-argmax) for one map, converted to heatmap px.
+
+    >>> hm = np.zeros((5, 7)); hm[2, 3] = 1.0
+    >>> [round(v, 9) for v in ref_integral(hm, beta=1.0)]
+    [3.0, 2.0, 1.0]
+    """
+    h, w = hm.shape
+    x, y, maxval = ref_argmax(hm)
+    if not maxval > 0:
+        return x, y, maxval
+    xn, yn, _ = _ref_softmax_expectation(hm, beta)
+    return xn * w, yn * h, maxval  # mmpose's grid arange(W)/W times W: pixel centres at ints
+
+
+def ref_integral_debiased(hm: np.ndarray, beta: float = 10.0) -> tuple[float, float, float]:
+    """Gu et al.'s bias-compensated integral regression for one map (heatmap px).
+
+    ``x_n = C/(C-1) (x̂_n - 1/(2C))`` per axis on coordinates normalised to the unit square
+    (``x_n = (x + 1/2) / W``), with ``C`` the mean of ``exp(beta h)`` over the map; kept
+    as ``x̂`` where ``C <= 1``. ``C - 1`` is ``expm1(log C)`` and ``1/C`` is
+    ``exp(-log C)`` so that neither a nearly flat map nor an overflowing C loses digits.
+
+    >>> yy, xx = np.mgrid[0:32, 0:24]
+    >>> hm = np.exp(-((xx - 6.0) ** 2 + (yy - 20.0) ** 2) / 8.0)
+    >>> [round(v, 3) for v in ref_integral_debiased(hm)[:2]]
+    [6.0, 20.0]
+    """
+    h, w = hm.shape
+    x, y, maxval = ref_argmax(hm)
+    if not maxval > 0:
+        return x, y, maxval
+    xn, yn, log_c = _ref_softmax_expectation(hm, beta)
+    out = []
+    for v_n, n in ((xn, w), (yn, h)):
+        v = v_n * n  # heatmap px, pixel centres at integers
+        if log_c > 0:
+            u_hat = (v + 0.5) / n  # the unit square: pixel i spans [i/n, (i+1)/n]
+            with np.errstate(over="ignore"):  # C overflows: C/(C-1) = 1, 1/(2C) = 0
+                u = (1.0 + 1.0 / np.expm1(log_c)) * (u_hat - 0.5 * np.exp(-log_c))
+            v = u * n - 0.5
+        out.append(float(v))
+    return out[0], out[1], maxval
+
+
 REFERENCE_DECODERS = {
     "standard": ref_argmax,
     "shifting": ref_shifting,
     "dark": ref_dark,
     "daec": ref_daec,
+    "dark_udp": ref_dark_udp,
+    "gauss3": ref_gauss3,
+    "integral": ref_integral,
+    "integral_debiased": ref_integral_debiased,
 }
 
 
 def reference_decode(heatmaps: np.ndarray, method: str, **kwargs) -> np.ndarray:
-    """Loop a reference decoder over (N, K, H, W) maps; returns (N, K, 2) heatmap px."""
+    """Loop a reference decoder over (N, K, H, W) maps; returns (N, K, 2) heatmap px.
+
+    >>> hm = np.zeros((1, 2, 5, 7)); hm[0, 0, 1, 2] = hm[0, 1, 3, 4] = 1.0
+    >>> reference_decode(hm, "gauss3").tolist()
+    [[[2.0, 1.0], [4.0, 3.0]]]
+    """
     fn = REFERENCE_DECODERS[method]
     n, k = heatmaps.shape[:2]
     out = np.zeros((n, k, 2))
