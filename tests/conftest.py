@@ -9,3 +9,28 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def app_demo(tmp_path_factory) -> Path:
+    """A small simulated demo (16 images) the AppTest modules open (built once)."""
+    from daec_viz.synthetic.demo import build_demo
+    return build_demo(tmp_path_factory.mktemp("app") / "demo", seed=1, n_images=16)
+
+
+@pytest.fixture()
+def app(app_demo, tmp_path, monkeypatch):
+    """The app in streamlit's AppTest on :func:`app_demo`, run once, with a fresh sweep
+    cache."""
+    pytest.importorskip("streamlit")
+    from apptest_support import APP, TIMEOUT, no_errors
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("DAEC_VIZ_DATASET", str(app_demo))
+    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    no_errors(at)
+    return at

@@ -97,3 +97,17 @@ def detector_copy(ds, folder: Path, score: float = 0.9) -> Path:
         w.add(hm[:1], image_ids=inst["image_id"].to_numpy()[:1],
               centers=centers[:1] + [500.0, 500.0], scales=scales[:1], scores=[0.1])
     return folder
+
+
+def noisy_maps(seed: int, n: int = 6, k: int = 5, h: int = 64, w: int = 48) -> np.ndarray:
+    """(n, k, h, w) float32 Gaussian peaks (σ 1.5-3, amplitude 0.05-1) with white noise of
+    std 0.03: a trained network's look, for the decoder tests."""
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform([3, 3], [w - 4, h - 4], size=(n, k, 2))
+    sig = rng.uniform(1.5, 3.0, size=(n, k))
+    yy, xx = np.mgrid[0:h, 0:w]
+    hm = np.exp(-((xx - mu[..., 0, None, None]) ** 2 + (yy - mu[..., 1, None, None]) ** 2)
+                / (2 * sig[..., None, None] ** 2))
+    hm *= rng.uniform(0.05, 1.0, size=(n, k, 1, 1))
+    hm += rng.normal(0, 0.03, size=hm.shape)
+    return hm.astype(np.float32)

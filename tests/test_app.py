@@ -10,43 +10,22 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
+from apptest_support import APP, TIMEOUT, metric, no_errors  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from synthetic import detector_copy  # noqa: E402
 
 # Streamlit/AppTest, whole demo sweeps or BlazePose runs: `pytest -m "not slow"` skips them
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGES = ["explore", "ap_vs_delta", "errors", "compare", "ab", "learn"]
-TIMEOUT = 180
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    from daec_viz.synthetic.demo import build_demo
-    return build_demo(tmp_path_factory.mktemp("app") / "demo", seed=1, n_images=16)
 
 
 @pytest.fixture()
-def app(dataset, tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DAEC_VIZ_DATASET", str(dataset))
-    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def dataset(app_demo) -> Path:
+    return app_demo
 
 
-def _metric(at: AppTest, label: str) -> str:
-    vals = [m.value for m in at.metric if m.label == label]
-    assert vals, f"no metric {label!r}; have {[m.label for m in at.metric]}"
-    return vals[0]
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_metric, _no_errors = metric, no_errors
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -4,47 +4,17 @@ bias of either sign, and "Animate Δ"."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
+from apptest_support import metric, no_errors  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGE = "daec_viz_app/pages/learn.py"
-TIMEOUT = 180
 MU2 = (12.3, 14.6)  # the page's 2-D truth, heatmap px
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    # the app opens on a dataset whatever the page: the small demo, as in test_app.py
-    from daec_viz.synthetic.demo import build_demo
-    return build_demo(tmp_path_factory.mktemp("app_learn") / "demo", seed=1, n_images=16)
-
-
-@pytest.fixture()
-def app(dataset, tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DAEC_VIZ_DATASET", str(dataset))
-    monkeypatch.setenv("DAEC_VIZ_CACHE", str(tmp_path / "cache"))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    _no_errors(at)
-    return at
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _metric(at: AppTest, label: str) -> str:
-    vals = [m.value for m in at.metric if m.label == label]
-    assert vals, f"no metric {label!r}; have {[m.label for m in at.metric]}"
-    return vals[0]
+_metric, _no_errors = metric, no_errors
 
 
 def _error_2d(at: AppTest, delta: float, pattern: str) -> str:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from synthetic import noisy_maps
 
-from daec_viz.decoding import METHODS, decode, gaussian_blur, opencv_gaussian_kernel
+from daec_viz.decoding import ALL_METHODS, METHODS, decode, gaussian_blur, opencv_gaussian_kernel
 from daec_viz.decoding.reference import (
     ref_shifting_second_max,
     reference_decode,
@@ -21,19 +22,6 @@ def gaussian_map(mu_x: float, mu_y: float, sigma: float, h: int = H, w: int = W,
                  amp: float = 1.0) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     return amp * np.exp(-((xx - mu_x) ** 2 + (yy - mu_y) ** 2) / (2.0 * sigma ** 2))
-
-
-def noisy_maps(seed: int, n: int = 6, k: int = 5, h: int = H, w: int = W) -> np.ndarray:
-    """Gaussian peaks with smooth and white noise, some low maps: a trained net's look."""
-    rng = np.random.default_rng(seed)
-    mu = rng.uniform([3, 3], [w - 4, h - 4], size=(n, k, 2))
-    sig = rng.uniform(1.5, 3.0, size=(n, k))
-    yy, xx = np.mgrid[0:h, 0:w]
-    hm = np.exp(-((xx - mu[..., 0, None, None]) ** 2 + (yy - mu[..., 1, None, None]) ** 2)
-                / (2 * sig[..., None, None] ** 2))
-    hm *= rng.uniform(0.05, 1.0, size=(n, k, 1, 1))
-    hm += rng.normal(0, 0.03, size=hm.shape)
-    return hm.astype(np.float32)
 
 
 # ---------------------------------------------------------------- theory
@@ -214,8 +202,8 @@ def test_dtypes_agree(seed, method):
     np.testing.assert_allclose(c32, c64, atol=1e-3)
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=map_seeds, method=st.sampled_from(METHODS), n=st.integers(1, 5))
+@settings(max_examples=40, deadline=None)
+@given(seed=map_seeds, method=st.sampled_from(ALL_METHODS), n=st.integers(1, 5))
 def test_batch_equals_loop(seed, method, n):
     hm = noisy_maps(seed, n=n, k=3)
     batch = decode(hm, method)

@@ -91,6 +91,16 @@ def scan_map(flat):
     return idx, 0.0, False
 
 
+@nb.njit(cache=True, nogil=True)
+def map_peak(img):
+    """:func:`scan_map` of one (H, W) map as ``(x, y, maxval, valid)``: the first argmax's
+    column and row (heatmap px), the maximum and the validity; the start of every
+    decoder's kernel."""
+    h, w = img.shape
+    idx, mx, ok = scan_map(img.reshape(h * w))
+    return idx % w, idx // w, mx, ok
+
+
 @nb.njit(parallel=True, cache=True)
 def standard_kernel(hm, coords, scores, valid):
     """Argmax of every map. hm (M, H, W); outputs coords (M, 2), scores (M,), valid (M,)."""
@@ -114,9 +124,7 @@ def shifting_kernel(hm, coords, scores, valid):
     m_maps, h, w = hm.shape
     for i in nb.prange(m_maps):
         img = hm[i]
-        idx, mx, ok = scan_map(img.reshape(h * w))
-        x = idx % w
-        y = idx // w
+        x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
         fy = np.float64(y)
         if ok and 1 < x < w - 1 and 1 < y < h - 1:

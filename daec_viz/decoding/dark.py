@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import scan_map
+from daec_viz.decoding.argmax import map_peak
 from daec_viz.decoding.smoothing import opencv_gaussian_kernel
 
 # Offsets (dy, dx) of the 13 points the Taylor step reads, in a fixed order.
@@ -52,7 +52,7 @@ def _blur_at(img, y, x, k, r):
 
 
 @nb.njit(cache=True, nogil=True)
-def _blurred_max(img, k, r):
+def blurred_max(img, k, r):
     # Maximum of the whole blurred map (rare fallback path).
     h, w = img.shape
     tmp = np.zeros((h, w))
@@ -77,6 +77,17 @@ def _blurred_max(img, k, r):
     return best
 
 
+@nb.njit(cache=True, nogil=True)
+def newton_step(gx, gy, hxx, hyy, hxy):
+    """The Newton step −H⁻¹·g of a 2-D Taylor expansion (gradient ``(gx, gy)``, Hessian
+    ``[[hxx, hxy], [hxy, hyy]]``) as ``(sx, sy)``; no step (0, 0) where H is singular.
+    DARK and DARK-UDP share it."""
+    det = hxx * hyy - hxy * hxy
+    if det == 0.0:
+        return 0.0, 0.0
+    return -(hyy * gx - hxy * gy) / det, -(hxx * gy - hxy * gx) / det
+
+
 @nb.njit(parallel=True, cache=True)
 def dark_kernel(hm, k, points, coords, scores, valid):
     """DARK on every map. hm (M, H, W); k: 1-D blur kernel (odd length, float64)."""
@@ -85,9 +96,7 @@ def dark_kernel(hm, k, points, coords, scores, valid):
     n_pts = points.shape[0]
     for i in nb.prange(m_maps):
         img = hm[i]
-        idx, mx, ok = scan_map(img.reshape(h * w))
-        x = idx % w
-        y = idx // w
+        x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
         fy = np.float64(y)
         if ok and 2 <= x <= w - 3 and 2 <= y <= h - 3:
@@ -98,7 +107,7 @@ def dark_kernel(hm, k, points, coords, scores, valid):
                 if not b[p] >= CLAMP:
                     low = True
             if low:
-                bmax = _blurred_max(img, k, r)
+                bmax = blurred_max(img, k, r)
                 s = mx / bmax if bmax > 0 else 1.0
                 for p in range(n_pts):
                     b[p] = max(b[p] * s, CLAMP)
@@ -108,10 +117,9 @@ def dark_kernel(hm, k, points, coords, scores, valid):
             dxx = 0.25 * (L[3] - 2.0 * L[0] + L[4])
             dyy = 0.25 * (L[7] - 2.0 * L[0] + L[8])
             dxy = 0.25 * (L[9] - L[10] - L[11] + L[12])
-            det = dxx * dyy - dxy * dxy
-            if det != 0.0:
-                fx -= (dyy * dx - dxy * dy) / det
-                fy -= (dxx * dy - dxy * dx) / det
+            sx, sy = newton_step(dx, dy, dxx, dyy, dxy)
+            fx += sx
+            fy += sy
         coords[i, 0] = fx
         coords[i, 1] = fy
         scores[i] = mx

@@ -53,8 +53,8 @@ import math
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import scan_map
-from daec_viz.decoding.dark import _blurred_max
+from daec_viz.decoding.argmax import map_peak
+from daec_viz.decoding.dark import blurred_max, newton_step
 from daec_viz.decoding.smoothing import opencv_gaussian_kernel
 
 LOW, HIGH = 1e-3, 50.0
@@ -131,9 +131,7 @@ def dark_udp_kernel(hm, k, eps, coords, scores, valid):
     r = (k.shape[0] - 1) // 2
     for i in nb.prange(m_maps):
         img = hm[i]
-        idx, mx, ok = scan_map(img.reshape(h * w))
-        x = idx % w
-        y = idx // w
+        x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
         fy = np.float64(y)
         if ok:
@@ -145,7 +143,7 @@ def dark_udp_kernel(hm, k, eps, coords, scores, valid):
                     if not b[a, c] >= LOW:
                         clip = True
             if clip:  # a clip bound may be reached: the rescaling factor matters
-                bmax = _blurred_max(img, k, r)
+                bmax = blurred_max(img, k, r)
                 s = mx / bmax if bmax > 0 else 1.0
                 for a in range(3):
                     for c in range(3):
@@ -163,12 +161,9 @@ def dark_udp_kernel(hm, k, eps, coords, scores, valid):
             dxx = l12 - 2.0 * l11 + l10
             dyy = l21 - 2.0 * l11 + l01
             dxy = 0.5 * (l22 - l12 - l21 + 2.0 * l11 - l10 - l01 + l00)
-            hxx = dxx + eps
-            hyy = dyy + eps
-            det = hxx * hyy - dxy * dxy
-            if det != 0.0:
-                fx -= (hyy * dx - dxy * dy) / det
-                fy -= (hxx * dy - dxy * dx) / det
+            sx, sy = newton_step(dx, dy, dxx + eps, dyy + eps, dxy)
+            fx += sx
+            fy += sy
         coords[i, 0] = fx
         coords[i, 1] = fy
         scores[i] = mx

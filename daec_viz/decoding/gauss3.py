@@ -26,7 +26,7 @@ import math
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import scan_map
+from daec_viz.decoding.argmax import map_peak
 
 CLAMP = 1e-10
 
@@ -51,9 +51,7 @@ def gauss3_kernel(hm, coords, scores, valid):
     m_maps, h, w = hm.shape
     for i in nb.prange(m_maps):
         img = hm[i]
-        idx, mx, ok = scan_map(img.reshape(h * w))
-        x = idx % w
-        y = idx // w
+        x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
         fy = np.float64(y)
         if ok:
