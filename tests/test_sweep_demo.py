@@ -21,7 +21,7 @@ def demo_sweeps(tmp_path_factory):
     out = {}
     for name, bias in {"none": (0.0, 0.0), "default": None, "strong": (1.0, 0.6)}.items():
         knobs = NetworkKnobs() if bias is None else NetworkKnobs().replace(bias=bias)
-        ds = load_dataset(build_demo(tmp / name, seed=3, n_images=150, knobs=knobs))
+        ds = load_dataset(build_demo(tmp / name, seed=3, n_images=90, knobs=knobs))
         cfgs = default_configs(2.0, DELTAS, smooth=(False,))
         out[name] = run_sweep(ds, cfgs, cache_dir=tmp / "cache")
     return out
