@@ -234,6 +234,20 @@ def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
     return {**v.to_dict(), "sentence": v.sentence, "warnings": warns}
 
 
+@st.cache_data(max_entries=64, show_spinner="Bootstrapping the intervals…")
+def stat_intervals(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
+    """method -> stat -> [lo, hi]: the 95 % interval of each of the 10 COCO stats of the
+    four decoders at the controls (one paired bootstrap over images, N_BOOT replicates;
+    NaN where a stat is undefined in the resamples)."""
+    from daec_viz.evaluation.bootstrap import bootstrap_stats, defined, percentile_interval
+    from daec_viz.evaluation.coco_eval import STAT_NAMES
+    ms = [matches(path, key, ctl.config(m).to_json(), split) for m in METHODS]
+    _, reps = bootstrap_stats(ms, n_boot=N_BOOT)
+    lo_hi = percentile_interval(defined(reps))  # (C, 10, 2)
+    return {m: {s: [float(v) for v in lo_hi[i, j]] for j, s in enumerate(STAT_NAMES)}
+            for i, m in enumerate(METHODS)}
+
+
 @st.cache_data(max_entries=64, show_spinner="Bootstrapping A − B…")
 def pair_verdict(path: str, key: tuple, a_json: str, b_json: str, split: str
                  ) -> dict[str, Any]:
@@ -436,7 +450,7 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
 
 
 __all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load",
-           "current", "matched_gt", "opening_delta", "pair_verdict",
+           "current", "matched_gt", "opening_delta", "pair_verdict", "stat_intervals",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
            "DaecVizError"]

@@ -388,6 +388,13 @@ def test_compare_page_per_joint_error_types_and_downloads(app):
     assert any("COCO results json" in label for label in labels)
     assert any("Per-joint AP as CSV" in label for label in labels)
     assert any("Error types" in s.value for s in app.subheader)
+    # every AP compared comes with its interval: the DAEC row equals compare()'s
+    from daec_viz.evaluation.compare import compare
+    ci = next(d.value for d in app.dataframe if "AP50" in getattr(d.value, "columns", []))
+    r = compare(ds, ctl.config("daec"), baselines={"dark": ctl.config("dark")},
+                n_boot=state.N_BOOT, joints=False)
+    lo, hi = r.stats_ci["daec"]["AP"]
+    assert ci.loc["DAEC", "AP"] == f"{r.stats['daec']['AP']:.3f} [{lo:.3f}, {hi:.3f}]"
 
     # mean keypoint similarity per joint: every instance against its own GT (GT boxes)
     app.radio(key="cmp_pj_view").set_value("mean keypoint similarity").run()

@@ -22,6 +22,7 @@ from daec_viz.plots.compare import (
     table_figure,
 )
 from daec_viz.plots.errors import taxonomy_ap_bars, taxonomy_bars
+from daec_viz.plots.style import fmt_num
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import ap_metrics, page_header, run_page
@@ -70,6 +71,14 @@ def _render() -> None:
     st.caption(f"{split!r} split, percent. AP↑ = DAEC's AP minus the row's. DAEC at "
                f"{ctl.label()}; DARK with its own blur; smoothing "
                f"{'on' if ctl.smooth else 'off'} for standard and shifting.")
+    ci = state.stat_intervals(path, key, ctl, split)
+    ci_rows = {state.METHOD_LABELS[m]: {
+        s: (f"{fmt_num(stats[m][s], 3)} [{fmt_num(ci[m][s][0], 3)}, "
+            f"{fmt_num(ci[m][s][1], 3)}]") for s in ("AP", "AP50", "AP75", "AR")}
+        for m in METHODS}
+    st.markdown("**With 95 % intervals** (paired bootstrap over images, "
+                f"{state.N_BOOT} replicates)")
+    st.dataframe(pd.DataFrame(ci_rows).T, width="stretch", key="cmp_ci")
     st.markdown("**DAEC's gain over each baseline** (percentage points)")
     st.plotly_chart(table_figure(gains_frame(stats), gains=True), key="cmp_gains",
                     config=chart_config("cmp_gains"))
