@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daec_viz.decoding import METHODS, PATTERNS, DecoderConfig, decode
+from daec_viz.decoding import ALL_METHODS, METHODS, PATTERNS, DecoderConfig, decode
 from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, OPTIONS, default_delta
 from daec_viz.exceptions import InputError
 
@@ -81,13 +81,14 @@ def test_unknown_option_names_are_refused():
 
 configs = st.builds(
     DecoderConfig,
-    method=st.sampled_from(METHODS),
+    method=st.sampled_from(ALL_METHODS),
     sigma=st.one_of(st.none(), st.floats(0.5, 5.0)),
     delta=st.one_of(st.none(), st.floats(-3, 10), st.tuples(st.floats(-3, 10),
                                                             st.floats(-3, 10))),
     pattern=st.sampled_from(PATTERNS),
     blur_kernel=st.one_of(st.none(), st.sampled_from([1, 3, 5, 11])),
     variant=st.sampled_from(("sign", "second_max")),
+    beta=st.one_of(st.none(), st.floats(0.1, 50.0)),
 )
 
 

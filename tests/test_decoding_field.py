@@ -3,8 +3,6 @@ per-map reference loops, against theory (noise-free Gaussians) and their edge ca
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -291,24 +289,6 @@ def test_maxima_on_borders_and_corners_stay_finite(method):
                                    atol=1e-6)
 
 
-def test_invalid_maps_never_nan():
-    hm = np.zeros((1, 6, H, W), np.float32)
-    hm[0, 1] = -1.0
-    hm[0, 2, 5, 5] = np.nan
-    hm[0, 2, 10, 10] = 3.0
-    hm[0, 3, 7, 9] = np.inf
-    hm[0, 4] = np.nan
-    hm[0, 5, 3, 4] = -np.inf
-    hm[0, 5, 30, 20] = 1.0
-    for method in FIELD_METHODS:
-        r = decode(hm, method)
-        assert not r.valid.any()
-        assert np.isfinite(r.coords).all()
-        np.testing.assert_array_equal(r.scores, 0.0)
-        # as every decoder: the integer position of the largest finite value
-        np.testing.assert_array_equal(r.coords, decode(hm, "standard").coords)
-
-
 def test_single_spike():
     hm = np.zeros((1, 1, H, W))
     hm[0, 0, 20, 13] = 1.0
@@ -407,26 +387,15 @@ def test_bad_options_name_their_field(kwargs, field):
 
 field_configs = st.builds(
     DecoderConfig,
-    method=st.sampled_from(ALL_METHODS),
+    method=st.sampled_from(FIELD_METHODS),
     blur_kernel=st.one_of(st.none(), st.sampled_from([1, 3, 5, 11])),
     beta=st.one_of(st.none(), st.floats(0.1, 50.0)),
-    delta=st.one_of(st.none(), st.floats(-3, 10)),
 )
-
-
-@settings(max_examples=150, deadline=None)
-@given(field_configs)
-def test_json_round_trip_and_canonical_key(cfg):
-    assert DecoderConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    assert DecoderConfig.from_json(cfg.to_json()) == cfg
-    again = DecoderConfig.of(cfg.method, **cfg.options())
-    assert again == cfg and again.to_json() == cfg.to_json() and hash(again) == hash(cfg)
-    r = cfg.resolved()
-    assert r.is_resolved and DecoderConfig.from_json(r.to_json()) == r
+# (JSON round trip and canonical keys of every decoder: tests/test_config.py)
 
 
 @settings(max_examples=40, deadline=None)
-@given(field_configs.filter(lambda c: c.method in FIELD_METHODS), st.integers(0, 10))
+@given(field_configs, st.integers(0, 10))
 def test_decode_with_a_config_equals_decode_with_keywords(cfg, seed):
     hm = noisy_maps(seed, n=2, k=3)
     a = decode(hm, cfg)
