@@ -168,7 +168,7 @@ def _sidebar_dataset() -> None:
             ss["sigma"] = default.sigma
         if "delta" not in keep:
             ss["delta"], ss["opened_at"] = state.opening_delta(
-                path, dkey, str(ss["pattern"]), bool(ss["smooth"]))
+                path, dkey, str(ss["pattern"]), bool(ss["smooth"]), float(ss["sigma"]))
         else:
             ss["opened_at"] = "Δ from the link"
     sb.caption(f"{Path(path).name}: {len(ds)} people, {len(ds.image_ids)} images, "

@@ -51,7 +51,8 @@ class Controls:
         control; standard and shifting only the smoothing; DARK none (it always blurs
         with its own kernel, as published). The config drops what a method does not read,
         so the baselines' cache entries are shared across Δ/pattern/σ."""
-        kernel = DEFAULT_BLUR_KERNEL if (self.smooth and method != "dark") else None
+        # DARK's kernel written out (as it resolves): one cache key with the baselines'
+        kernel = DEFAULT_BLUR_KERNEL if (self.smooth or method == "dark") else None
         return DecoderConfig(method, sigma=self.sigma, delta=self.delta,
                              pattern=self.pattern, blur_kernel=kernel)
 
@@ -410,14 +411,15 @@ def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
     return store[k]
 
 
-def opening_delta(path: str, key: tuple, pattern: str, smooth: bool) -> tuple[float, str]:
+def opening_delta(path: str, key: tuple, pattern: str, smooth: bool,
+                  sigma: float | None = None) -> tuple[float, str]:
     """The Δ a dataset opens at, and why: Δ_opt (learned on the train split) when its
     default sweep is already computed (in memory or in the disk cache), else the
     decoder's default int(σ + 2), as the CLI."""
     from daec_viz.evaluation.splits import learn_splits
     from daec_viz.evaluation.sweep import cached_sweep, choose_delta
     ds = load(path, key)
-    sigma = float(ds.meta.sigma)
+    sigma = float(ds.meta.sigma if sigma is None else sigma)  # a link's σ picks its curve
     default = DecoderConfig("daec").resolved(sigma=sigma).delta[0]
     df = _sweep_store().get((path, key, sigma))
     if df is None:

@@ -246,6 +246,9 @@ def test_ab_page_two_configurations_with_the_paired_interval(app):
     assert float(_metric(app, f"A: {a.label} AP")) == pytest.approx(want_a, abs=5e-5)
     assert float(_metric(app, f"B: {b.label} AP")) == pytest.approx(want_b, abs=5e-5)
     assert float(_metric(app, "A − B")) == pytest.approx(want_a - want_b, abs=1e-4)
+    # the delta text leads with the signed difference (Streamlit colours by its sign)
+    d = next(m.delta for m in app.metric if m.label == "A − B")
+    assert d.startswith(f"{want_a - want_b:+.4f}"[:2])
     pj = next(d.value for d in app.dataframe if "best" in getattr(d.value, "columns", []))
     p = predict(sub, b)
     ref = per_joint_ap(sub, *submission(sub, p.coords_img, p.maxvals))
@@ -272,6 +275,10 @@ def test_learn_page_has_its_own_delta_pattern_and_animation(app):
     app.slider(key="le_delta").set_value(0.0).run()
     _no_errors(app)
     assert app.session_state["delta"] == 3.0  # the app-wide Δ stays
+    # and the page's Δ survives a visit to another page
+    app.switch_page("daec_viz_app/pages/explore.py").run()
+    app.switch_page("daec_viz_app/pages/learn.py").run()
+    assert app.slider(key="le_delta").value == 0.0
     assert _metric(app, "DAEC 2-D error (x, y) px") != err
     # the metric is DAEC's error on the page's map at the page's Δ and pattern
     app.selectbox(key="le_pattern").set_value("UL").run()

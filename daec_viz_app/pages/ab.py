@@ -17,9 +17,10 @@ from daec_viz.decoding.config import (
 )
 from daec_viz.plots.compare import per_joint_frame
 from daec_viz.plots.overlays import image_overlay
+from daec_viz.plots.style import fmt_num
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
-from daec_viz_app.ui import page_header, run_page, verdict_block
+from daec_viz_app.ui import ap_text, page_header, run_page, verdict_block
 
 #: Starting points: A = DAEC at the app-wide controls, B = DARK as published.
 DEFAULTS = {"A": "daec", "B": "dark"}
@@ -34,14 +35,16 @@ def config_editor(side: str, ctl: state.Controls) -> DecoderConfig:
     opts = OPTIONS[method]
     kw: dict = {}
     if "delta" in opts:
-        lo, hi = state.delta_range(ctl.sigma, ctl.delta)
-        kw["delta"] = st.slider("Δ (heatmap px)", lo, hi, ctl.delta, step=0.5,
+        # σ first: the Δ range (to 2e + 1) follows this side's window, not the sidebar's
+        kw["sigma"] = st.number_input("σ (window, heatmap px)", 0.5, 10.0, ctl.sigma,
+                                      step=0.5, key=f"ab_{side}_sigma")
+        d0 = float(st.session_state.get(f"ab_{side}_delta", ctl.delta))
+        lo, hi = state.delta_range(kw["sigma"], d0)
+        kw["delta"] = st.slider("Δ (heatmap px)", lo, hi, d0, step=0.5,
                                 key=f"ab_{side}_delta")
         kw["pattern"] = st.selectbox("Cut pattern", PATTERNS,
                                      index=PATTERNS.index(ctl.pattern),
                                      key=f"ab_{side}_pattern")
-        kw["sigma"] = st.number_input("σ (window, heatmap px)", 0.5, 10.0, ctl.sigma,
-                                      step=0.5, key=f"ab_{side}_sigma")
     if "variant" in opts:
         kw["variant"] = st.selectbox("Shifting variant", SHIFTING_VARIANTS,
                                      key=f"ab_{side}_variant")
@@ -74,15 +77,19 @@ def _render() -> None:
     cols = st.columns(3)
     for col, side, cfg, s in ((cols[0], "A", a, sa), (cols[1], "B", b, sb)):
         lo, hi = ci[side]
-        col.metric(f"{side}: {cfg.label} AP", f"{s['AP']:.4f}",
-                   help=f"COCO AP on the {split!r} split; 95 % interval "
-                        f"[{lo:.4f}, {hi:.4f}] (bootstrap over images)")
-        col.caption(f"95 % interval [{lo:.4f}, {hi:.4f}]" if np.isfinite([lo, hi]).all()
-                    else "interval undefined (no ground truth in a resample)")
+        interval = (f"[{fmt_num(lo, 4)}, {fmt_num(hi, 4)}]" if np.isfinite([lo, hi]).all()
+                    else "undefined (no ground truth in a resample)")
+        col.metric(f"{side}: {cfg.label} AP", ap_text(s["AP"]),
+                   help=f"COCO AP on the {split!r} split; 95 % interval {interval} "
+                        "(bootstrap over images)")
+        col.caption(f"95 % interval {interval}")
     lo, hi = v["diff_ci"]
     known = v["call"] != "no detectable difference"
-    cols[2].metric("A − B", f"{v['diff']:+.4f}" if np.isfinite(v["diff"]) else "n/a",
-                   delta=f"[{lo:+.4f}, {hi:+.4f}]" if np.isfinite([lo, hi]).all() else None,
+    # the delta text starts with the signed difference: Streamlit colours and points the
+    # arrow by its leading sign
+    cols[2].metric("A − B", fmt_num(v["diff"], 4, True, missing="n/a"),
+                   delta=(f"{fmt_num(v['diff'], 4, True)} [{fmt_num(lo, 4, True)}, "
+                          f"{fmt_num(hi, 4, True)}]") if np.isfinite([lo, hi]).all() else None,
                    delta_color="normal" if known else "off",
                    help=f"paired bootstrap over images, {state.N_BOOT} replicates")
     verdict_block(v)

@@ -74,7 +74,8 @@ def _render() -> None:
     ci = state.stat_intervals(path, key, ctl, split)
     ci_rows = {state.METHOD_LABELS[m]: {
         s: (f"{fmt_num(stats[m][s], 3)} [{fmt_num(ci[m][s][0], 3)}, "
-            f"{fmt_num(ci[m][s][1], 3)}]") for s in ("AP", "AP50", "AP75", "AR")}
+            f"{fmt_num(ci[m][s][1], 3)}]" if stats[m][s] >= 0 else "n/a: no GT")
+        for s in ("AP", "AP50", "AP75", "AR")}
         for m in METHODS}
     st.markdown("**With 95 % intervals** (paired bootstrap over images, "
                 f"{state.N_BOOT} replicates)")

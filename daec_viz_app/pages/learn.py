@@ -52,8 +52,10 @@ def _page_controls(sigma: float) -> tuple[float, str, bool]:
     a teacher can slide them without touching the data pages), and "animate Δ"."""
     ss = st.session_state
     app = state.controls()
-    ss.setdefault("le_delta", float(app.delta))
-    ss.setdefault("le_pattern", app.pattern)
+    # Streamlit drops a widget's key while its page is not shown: the page's values live
+    # on in le_keep_* and seed the widgets when the page comes back
+    ss.setdefault("le_delta", float(ss.get("le_keep_delta", app.delta)))
+    ss.setdefault("le_pattern", ss.get("le_keep_pattern", app.pattern))
     lo, hi = state.delta_range(sigma, float(ss["le_delta"]))
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     delta = c1.slider("Δ on this page (heatmap px)", lo, hi, step=0.25, key="le_delta",
@@ -69,6 +71,7 @@ def _page_controls(sigma: float) -> tuple[float, str, bool]:
         ss["le_delta"], ss["le_pattern"] = float(app.delta), app.pattern
 
     c4.button("Sidebar's Δ and pattern", on_click=reset, key="le_reset")
+    ss["le_keep_delta"], ss["le_keep_pattern"] = float(delta), str(pattern)
     st.caption("Δ and the pattern above are this page's own: copied from the sidebar the "
                "first time (and by the button), they leave the sidebar's Δ, the app-wide "
                "one of the data pages, alone.")
