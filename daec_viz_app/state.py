@@ -341,31 +341,36 @@ def matched_gt(path: str, key: tuple, config_json: str) -> dict[str, Any]:
     error analysis): the same keys, plus ``match`` (N,) row of ``gts`` (-1: none),
     ``suppressed`` (N,) bool (removed by OKS-NMS), ``gts`` (the GT table) and
     ``detector`` (any detector box)."""
-    from daec_viz.analysis import ground_truth_table, labelled_xy, match_to_ground_truth
-    from daec_viz.evaluation.ground_truth import gt_in_heatmap, inside_heatmap
+    from daec_viz.analysis import match_to_ground_truth, matched_ground_truth
+    from daec_viz.evaluation.ground_truth import inside_heatmap
     ds = load(path, key)
     own = gt_table(path, key)
-    gts = ground_truth_table(ds.coco, ds.num_keypoints, ds.category_id)
+    gts = gt_persons_table(path, key)
     d = decoded(path, key, config_json)
     match, keep = match_to_ground_truth(ds, d.coords_img, d.scores, gts)
-    detector = keep is not None
     suppressed = np.zeros(len(ds), dtype=bool)
-    if not detector:
+    if keep is None:  # GT boxes only: each instance is its own annotation
         return {**own, "match": match, "suppressed": suppressed, "gts": gts,
                 "detector": False}
     suppressed[:] = True
     suppressed[keep] = False
+    gt, area, gt_hm = matched_ground_truth(match, gts, ds.affines())
     det = ds.instances["ann_id"].to_numpy() == -1
-    fill = det & (match >= 0)
-    gt, area = own["gt"].copy(), own["area"].copy()
-    gt[fill], area[fill] = gts.keypoints[match[fill]], gts.area[match[fill]]
-    gt_hm = own["gt_hm"].copy()
-    rows = np.flatnonzero(fill)
-    if rows.size:
-        gt_hm[rows] = gt_in_heatmap(labelled_xy(gt[rows]), ds.affines(rows))
+    own_rows = ~det  # a GT box keeps its own annotation, matched or not
+    gt[own_rows], area[own_rows], gt_hm[own_rows] = (own["gt"][own_rows], own["area"][own_rows],
+                                                     own["gt_hm"][own_rows])
     return {"gt": gt, "gt_hm": gt_hm, "inside": inside_heatmap(gt_hm, ds.meta.heatmap_size),
             "area": area, "match": match, "suppressed": suppressed & det, "gts": gts,
             "detector": True}
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def gt_persons_table(path: str, key: tuple) -> Any:
+    """The dataset's :func:`daec_viz.analysis.ground_truth_table` (built once, not per
+    decoder configuration)."""
+    from daec_viz.analysis import ground_truth_table
+    ds = load(path, key)
+    return ground_truth_table(ds.coco, ds.num_keypoints, ds.category_id)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Analysing the errors…")

@@ -58,7 +58,12 @@ from __future__ import annotations
 
 from daec_viz.analysis.bias import BiasEstimate, bootstrap_bias, bootstrap_biases
 from daec_viz.analysis.phase import PhaseCurve, argmax_sawtooth, sawtooth_bin_means, subpixel_phase
-from daec_viz.analysis.pipeline import analyse_errors, configs_of, match_to_ground_truth
+from daec_viz.analysis.pipeline import (
+    analyse_errors,
+    configs_of,
+    match_to_ground_truth,
+    matched_ground_truth,
+)
 from daec_viz.analysis.results import ErrorAnalysis, MethodErrors
 from daec_viz.analysis.taxonomy import (
     ERROR_TYPES,
@@ -96,5 +101,6 @@ __all__ = [
     "normalise_by_oks_scale", "GroundTruthTable", "KeypointTaxonomy", "TaxonomyAP",
     "labelled_xy", "ground_truth_table", "match_detections", "classify_keypoints",
     "corrected_keypoints", "taxonomy_ap", "taxonomy_summary", "MethodErrors",
-    "ErrorAnalysis", "analyse_errors", "configs_of", "match_to_ground_truth", "DEFAULT_ZERO_TOL",
+    "ErrorAnalysis", "analyse_errors", "configs_of", "match_to_ground_truth",
+    "matched_ground_truth", "DEFAULT_ZERO_TOL",
 ]

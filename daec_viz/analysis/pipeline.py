@@ -91,6 +91,31 @@ def match_to_ground_truth(dataset: Any, pred_img: np.ndarray, scores: np.ndarray
     return match, keep
 
 
+def matched_ground_truth(match: np.ndarray, gts: GroundTruthTable, affines: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ground truth of each instance's matched person (:func:`match_to_ground_truth`).
+
+    Parameters
+    ----------
+    match : (N,) rows of ``gts`` (-1: none).
+    gts : the GT table (K joints).
+    affines : (N, 2, 3) the instances' heatmap -> image affines (``dataset.affines()``).
+
+    Returns
+    -------
+    ``gt_kp`` (N, K, 3) image px + visibility, ``area`` (N,) image px², ``gt_hm`` (N, K, 2)
+    heatmap px (through each instance's own affine); NaN where unmatched or unlabelled.
+    """
+    match = np.asarray(match, dtype=np.int64).reshape(-1)
+    n, k = match.size, gts.keypoints.shape[1]
+    has = match >= 0
+    gt_kp = np.full((n, k, 3), np.nan)
+    gt_kp[has] = gts.keypoints[match[has]]
+    area = np.full(n, np.nan)
+    area[has] = gts.area[match[has]]
+    return gt_kp, area, gt_in_heatmap(labelled_xy(gt_kp), affines)
+
+
 def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting", "dark",
                                                            "daec"),
                    decode_options: Mapping[str, Any] | None = None, batch: int = 256, *,
@@ -185,13 +210,8 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
         p = preds[m]
         pred_hm, pred_img, scores = p.coords_hm, p.coords_img, p.scores
         match, keep = match_to_ground_truth(dataset, pred_img, scores, gts)
-        has = match >= 0
-        gt_kp = np.full((n, k, 3), np.nan)
-        gt_kp[has] = gts.keypoints[match[has]]
-        area = np.full(n, np.nan)
-        area[has] = gts.area[match[has]]
+        gt_kp, area, gt_hm = matched_ground_truth(match, gts, aff)
         gt_img = labelled_xy(gt_kp)
-        gt_hm = gt_in_heatmap(gt_img, aff)
         usable = np.isfinite(gt_img).all(-1)
         if not include_outside:
             usable &= inside_heatmap(gt_hm, meta.heatmap_size) & p.valid
