@@ -416,12 +416,23 @@ def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
     return store[k]
 
 
+def learn_on(ds: Dataset, splits: list[str]) -> tuple[str, str]:
+    """``(train, test)`` the app learns Δ_opt on and reports it on: the dataset's
+    train/test split (:func:`daec_viz.evaluation.splits.learn_splits`), else the first of
+    the sweep's ``splits`` for both (other split names)."""
+    from daec_viz.evaluation.splits import learn_splits
+    try:
+        train, test, _ = learn_splits(ds)
+    except DaecVizError:
+        train = test = sorted(splits)[0]
+    return train, test
+
+
 def opening_delta(path: str, key: tuple, pattern: str, smooth: bool,
                   sigma: float | None = None) -> tuple[float, str]:
     """The Δ a dataset opens at, and why: Δ_opt (learned on the train split) when its
     default sweep is already computed (in memory or in the disk cache), else the
     decoder's default int(σ + 2), as the CLI."""
-    from daec_viz.evaluation.splits import learn_splits
     from daec_viz.evaluation.sweep import cached_sweep, choose_delta
     ds = load(path, key)
     sigma = float(ds.meta.sigma if sigma is None else sigma)  # a link's σ picks its curve
@@ -431,8 +442,8 @@ def opening_delta(path: str, key: tuple, pattern: str, smooth: bool,
         df = cached_sweep(ds, sigma=sigma)
     if df is None:
         return default, f"Δ = int(σ + 2) = {default:g}"
+    train, test = learn_on(ds, list(set(df["split"])))
     try:
-        train, test, _ = learn_splits(ds)
         choice = choose_delta(df, pattern, smooth, train=train, test=test)
     except DaecVizError:
         return default, f"Δ = int(σ + 2) = {default:g}"
@@ -457,7 +468,7 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
 
 
 __all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load",
-           "current", "matched_gt", "opening_delta", "pair_verdict", "stat_intervals",
+           "current", "matched_gt", "learn_on", "opening_delta", "pair_verdict", "stat_intervals",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",
            "DaecVizError"]

@@ -9,9 +9,7 @@ import streamlit as st
 
 from daec_viz.decoding import PATTERNS
 from daec_viz.evaluation.coco_eval import STAT_NAMES
-from daec_viz.evaluation.splits import learn_splits
 from daec_viz.evaluation.sweep import choose_delta
-from daec_viz.exceptions import DaecVizError
 from daec_viz.plots.sweep import delta_snippets, sweep_figure
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
@@ -33,10 +31,7 @@ def _render() -> None:
     ds, path, key, ctl = page_header("AP vs Δ")
     df = _sweep(path, key, ctl.sigma)
     splits = sorted(set(df["split"]))
-    try:
-        train, test, _ = learn_splits(ds)
-    except DaecVizError:  # other split names: learn and report on the first one
-        train = test = splits[0]
+    train, test = state.learn_on(ds, splits)
 
     c1, c2, c3, c4 = st.columns(4)
     stat = c1.selectbox("Statistic", STAT_NAMES, key="sw_stat")
