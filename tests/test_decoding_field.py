@@ -385,27 +385,8 @@ def test_bad_options_name_their_field(kwargs, field):
     assert exc.value.field == field
 
 
-field_configs = st.builds(
-    DecoderConfig,
-    method=st.sampled_from(FIELD_METHODS),
-    blur_kernel=st.one_of(st.none(), st.sampled_from([1, 3, 5, 11])),
-    beta=st.one_of(st.none(), st.floats(0.1, 50.0)),
-)
-# (JSON round trip and canonical keys of every decoder: tests/test_config.py)
-
-
-@settings(max_examples=40, deadline=None)
-@given(field_configs, st.integers(0, 10))
-def test_decode_with_a_config_equals_decode_with_keywords(cfg, seed):
-    hm = noisy_maps(seed, n=2, k=3)
-    a = decode(hm, cfg)
-    b = decode(hm, method=cfg.method, **cfg.options())
-    c = decode(hm, cfg.method, **cfg.options())
-    np.testing.assert_array_equal(a.coords, b.coords)
-    np.testing.assert_array_equal(a.coords, c.coords)
-    np.testing.assert_array_equal(a.scores, b.scores)
-    np.testing.assert_array_equal(a.valid, b.valid)
-    assert a.config == b.config == cfg.resolved()
+# (JSON round trip, canonical keys and decode(hm, cfg) == decode(hm, method=..., **opts)
+# of every decoder: tests/test_config.py, over ALL_METHODS)
 
 
 # ---------------------------------------------------------------- benchmark
