@@ -30,6 +30,13 @@ import numpy as np
 from daec_viz.exceptions import InputError
 
 CONVENTIONS: tuple[str, ...] = ("dark", "hrnet", "udp")
+#: Training pipelines a heatmap network comes from: each fixes how targets are encoded
+#: and which convention maps its heatmaps back (``hrnet``: MSRA targets rounded to an
+#: integer heatmap px, ``hrnet`` convention; ``dark``: Gaussian at the exact sub-pixel
+#: target, ``dark`` convention; ``udp``: unit-length scale (input − 1)/(heatmap − 1),
+#: sub-pixel target, ``udp`` convention). The simulator models them
+#: (:mod:`daec_viz.synthetic`).
+PIPELINES: tuple[str, ...] = ("hrnet", "dark", "udp")
 PIXEL_STD = 200.0
 
 

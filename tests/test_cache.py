@@ -20,7 +20,7 @@ from daec_viz.io.reader import (
     LazyHeatmaps,
     open_cache,
 )
-from daec_viz.io.schema import ATTRIBUTES, FORMAT_NAME, CacheMeta
+from daec_viz.io.schema import ATTRIBUTES, FORMAT_NAME, OPTIONAL_ATTRIBUTES, CacheMeta
 from daec_viz.io.writer import HeatmapWriter
 
 K, H, W = 17, 8, 6
@@ -87,7 +87,7 @@ def test_round_trip(tmp_path, name, dtype, compression):
                                    convention="udp", keypoint_names=COCO_KEYPOINT_NAMES,
                                    flip_test=True, model="unit", heatmap_kind="logit",
                                    simulated=True, provenance={"seed": 0})
-        assert set(c.attrs) == set(ATTRIBUTES)
+        assert set(c.attrs) == set(ATTRIBUTES) | set(OPTIONAL_ATTRIBUTES)
 
 
 def test_defaults_and_affines(tmp_path):
@@ -447,3 +447,41 @@ def test_copy_of_cache_reads_identically(tmp_path):
     with open_cache(path) as c1, open_cache(other) as c2:
         np.testing.assert_array_equal(c1.heatmaps[:], c2.heatmaps[:])
         assert c1.attrs == c2.attrs
+
+
+@pytest.mark.parametrize("name", ["heatmaps.h5", "heatmaps.npz"])
+@pytest.mark.parametrize("flip,pipeline,want_flag", [
+    ("shift", "hrnet", True), ("noshift", "udp", True), ("none", "dark", False),
+    (True, "unknown", True), (False, "unknown", False)])
+def test_flip_mode_and_pipeline_round_trip(tmp_path, name, flip, pipeline, want_flag):
+    path = _write(tmp_path / name, [_batch(2, 1)], flip_test=flip, pipeline=pipeline)
+    with open_cache(path) as c:
+        assert c.meta.flip_test is want_flag
+        assert c.meta.flip_mode == (flip if isinstance(flip, str) else
+                                    "unknown" if flip else "none")
+        assert c.meta.pipeline == pipeline
+
+
+def test_cache_without_the_optional_attributes_still_loads(tmp_path):
+    """A cache written before flip_mode/pipeline existed: flip_test=True -> mode unknown."""
+    path = _write(tmp_path / "heatmaps.h5", [_batch(2, 1)], flip_test=True)
+    with h5py.File(path, "r+") as f:
+        for key in OPTIONAL_ATTRIBUTES:
+            del f.attrs[key]
+    with open_cache(path) as c:
+        assert (c.meta.flip_test, c.meta.flip_mode, c.meta.pipeline) == \
+            (True, "unknown", "unknown")
+
+
+@pytest.mark.parametrize("attrs,field", [({"flip_mode": "sideways"}, "flip_mode"),
+                                         ({"pipeline": "openpose"}, "pipeline"),
+                                         ({"flip_mode": "shift", "flip_test": False},
+                                          "flip_mode")])
+def test_bad_flip_mode_or_pipeline_is_named(tmp_path, attrs, field):
+    path = _write(tmp_path / "heatmaps.h5", [_batch(2, 1)])
+    with h5py.File(path, "r+") as f:
+        for key, value in attrs.items():
+            f.attrs[key] = value
+    with pytest.raises(DatasetError) as info:
+        open_cache(path)
+    assert info.value.field == field and "heatmaps.h5" in str(info.value)

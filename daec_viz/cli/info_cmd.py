@@ -58,8 +58,9 @@ def format_summary(s: dict[str, Any]) -> str:
         f"{s['heatmap_kind']}",
         f"convention   {s['convention']}" + (" (per-instance affines stored)"
                                              if s["has_affines"] else ""),
-        f"model        {s['model'] or '(unnamed)'}; flip test {_yes(s['flip_test'])}; "
-        f"simulated {_yes(s['simulated'])}",
+        f"model        {s['model'] or '(unnamed)'}; flip test {_yes(s['flip_test'])}"
+        + (f" ({s['flip_mode']})" if s["flip_mode"] not in ("none", "unknown") else "")
+        + f"; pipeline {s['pipeline']}; simulated {_yes(s['simulated'])}",
         f"splits       {splits}",
         f"images       {s['images_dir'] or 'none (overlays off)'}",
         f"content hash {s['content_hash'][:16]}",

@@ -1,4 +1,7 @@
-"""OKS, the COCO keypoint similarity: the formula, COCO's sigmas and the flip permutation.
+"""OKS, the COCO keypoint similarity: the formula and COCO's sigmas.
+
+(The flip permutation lives with the flip test, :mod:`daec_viz.decoding.flip`; it is
+re-exported here for older imports.)
 
 One home for the rule every part of daec-viz scores keypoints with (COCOeval's matching
 is pycocotools' or hotcoco's own; this module reproduces it for NMS, the error taxonomy,
@@ -16,8 +19,6 @@ Examples
 >>> ks = keypoint_similarity(np.array([[3.0, 4.0]]), np.zeros((1, 2)), 100.0, [0.1])
 >>> round(float(ks[0]), 6) == round(float(np.exp(-25 / (2 * 100 * 0.2 ** 2))), 6)
 True
->>> flip_permutation(5, [(1, 2), (3, 4)]).tolist()
-[0, 2, 1, 4, 3]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 import numba as nb
 import numpy as np
 
-from daec_viz.exceptions import InputError
+from daec_viz.decoding.flip import flip_permutation
 
 __all__ = ["COCO_OKS_SIGMAS", "OKS_EPS", "similarity", "keypoint_similarity",
            "instance_oks", "flip_permutation"]
@@ -87,16 +88,3 @@ def instance_oks(pred_img: np.ndarray, gt_kpts: np.ndarray, area: np.ndarray,
     cnt = lab.sum(-1)
     tot = np.where(lab, ks, 0.0).sum(-1)
     return np.divide(tot, cnt, out=np.zeros(np.shape(tot)), where=cnt > 0)
-
-
-def flip_permutation(num_keypoints: int, flip_pairs: Sequence[Sequence[int]]) -> np.ndarray:
-    """(K,) index of each joint's left/right mirror (itself for unpaired joints): what a
-    horizontal flip does to the channel order. Pairs must lie in ``[0, K)``."""
-    perm = np.arange(num_keypoints)
-    for a, b in flip_pairs:
-        a, b = int(a), int(b)
-        if not (0 <= a < num_keypoints and 0 <= b < num_keypoints):
-            raise InputError(f"flip pair {(a, b)} out of range for K={num_keypoints}",
-                             field="flip_pairs")
-        perm[a], perm[b] = b, a
-    return perm

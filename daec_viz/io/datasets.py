@@ -366,6 +366,8 @@ class Dataset:
             "heatmap_kind": m.heatmap_kind,
             "model": m.model,
             "flip_test": m.flip_test,
+            "flip_mode": m.flip_mode,
+            "pipeline": m.pipeline,
             "simulated": m.simulated,
             "splits": {str(k): int(v) for k, v in split_counts.items()},
             "gt_boxes": int((self.instances["ann_id"] != -1).sum()),

@@ -48,6 +48,14 @@ name                type         meaning
 ``keypoint_names``  [str] * K    joint names, in heatmap channel order (HDF5: a string
                                  array)
 ``flip_test``       bool         heatmaps are the average with the flipped input's
+``flip_mode``       str          optional (added in 0.2; older caches load): how the flip
+                                 test was done, ``none``, ``shift`` (HRNet's one-pixel
+                                 shift) or ``noshift`` (see :mod:`daec_viz.decoding.flip`),
+                                 ``unknown`` when only ``flip_test`` is known
+``pipeline``        str          optional (added in 0.2): the code base whose target
+                                 encoding and label convention trained the network,
+                                 ``hrnet``, ``dark``, ``udp`` or ``unknown`` (see
+                                 :data:`daec_viz.geometry.PIPELINES`)
 ``model``           str          name of the network
 ``heatmap_kind``    str          what the values are: ``probability`` (Gaussian-target
                                  maps, peak about 1), ``logit``, ...
@@ -87,8 +95,9 @@ from typing import Any
 
 import numpy as np
 
+from daec_viz.decoding.flip import FLIP_MODES
 from daec_viz.exceptions import DatasetError
-from daec_viz.geometry import CONVENTIONS
+from daec_viz.geometry import CONVENTIONS, PIPELINES
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "daec-viz heatmap cache"
@@ -100,6 +109,9 @@ OPTIONAL_ARRAYS: tuple[str, ...] = ("split", "affine")
 ATTRIBUTES: tuple[str, ...] = ("format", "schema_version", "input_size", "heatmap_size",
                                "sigma", "convention", "keypoint_names", "flip_test",
                                "model", "heatmap_kind", "simulated", "provenance")
+# attributes added after version 1 shipped: a cache without them still loads, with these
+# values (``unknown`` flip mode when only ``flip_test`` is true)
+OPTIONAL_ATTRIBUTES: dict[str, str] = {"flip_mode": "unknown", "pipeline": "unknown"}
 # trailing shape of each per-instance array (after N)
 TRAILING: dict[str, tuple[int, ...]] = {"image_id": (), "ann_id": (), "center": (2,),
                                          "scale": (2,), "bbox": (4,), "score": (),
@@ -126,6 +138,8 @@ class CacheMeta:
     simulated: bool
     provenance: dict = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    flip_mode: str = "unknown"
+    pipeline: str = "unknown"
 
     def to_attrs(self) -> dict[str, Any]:
         """The attributes as JSON-compatible Python values (the npz ``attrs`` object)."""
@@ -135,7 +149,7 @@ class CacheMeta:
         d["keypoint_names"] = list(self.keypoint_names)
         d["provenance"] = json.dumps(self.provenance, sort_keys=True)
         d["format"] = FORMAT_NAME
-        return {k: d[k] for k in ATTRIBUTES}
+        return {k: d[k] for k in (*ATTRIBUTES, *OPTIONAL_ATTRIBUTES)}
 
 
 # --------------------------------------------------------------------------- validation
@@ -163,7 +177,7 @@ def meta_from_attrs(attrs: dict[str, Any], path: Path) -> CacheMeta:
     if missing:
         raise cache_error(path, missing[0], f"missing attribute(s) {missing}; a version-"
                                       f"{SCHEMA_VERSION} cache has {list(ATTRIBUTES)}")
-    extra = sorted(set(attrs) - set(ATTRIBUTES))
+    extra = sorted(set(attrs) - set(ATTRIBUTES) - set(OPTIONAL_ATTRIBUTES))
     if extra:
         raise cache_error(path, extra[0], f"unknown attribute(s) {extra}; expected only "
                                     f"{list(ATTRIBUTES)} (put free information in "
@@ -196,6 +210,17 @@ def meta_from_attrs(attrs: dict[str, Any], path: Path) -> CacheMeta:
     for key in ("model", "heatmap_kind"):
         if not isinstance(attrs[key], str):
             raise cache_error(path, key, f"expected a string, got {attrs[key]!r}")
+    flip_mode = attrs.get("flip_mode", "unknown" if attrs["flip_test"] else "none")
+    if flip_mode not in (*FLIP_MODES, "unknown"):
+        raise cache_error(path, "flip_mode", f"expected one of {[*FLIP_MODES, 'unknown']}, "
+                                             f"got {flip_mode!r}")
+    if (flip_mode != "none") != attrs["flip_test"]:
+        raise cache_error(path, "flip_mode", f"flip mode {flip_mode!r} contradicts flip_test="
+                                             f"{attrs['flip_test']}")
+    pipeline = attrs.get("pipeline", "unknown")
+    if pipeline not in (*PIPELINES, "unknown"):
+        raise cache_error(path, "pipeline", f"expected one of {[*PIPELINES, 'unknown']}, "
+                                            f"got {pipeline!r}")
     prov = attrs["provenance"]
     try:
         prov = json.loads(prov) if isinstance(prov, str) else None
@@ -208,7 +233,8 @@ def meta_from_attrs(attrs: dict[str, Any], path: Path) -> CacheMeta:
                      convention=attrs["convention"], keypoint_names=tuple(names),
                      flip_test=attrs["flip_test"], model=attrs["model"],
                      heatmap_kind=attrs["heatmap_kind"], simulated=attrs["simulated"],
-                     provenance=prov, schema_version=version)
+                     provenance=prov, schema_version=version, flip_mode=flip_mode,
+                     pipeline=pipeline)
 
 
 def plain_attr(value: Any) -> Any:

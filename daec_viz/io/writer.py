@@ -40,7 +40,11 @@ class HeatmapWriter:
     convention : heatmap -> image mapping, ``"dark"``, ``"hrnet"`` or ``"udp"``.
     model : network name.
     keypoint_names : K joint names in channel order; default the 17 COCO joints.
-    flip_test : the heatmaps average the flipped input's.
+    flip_test : the heatmaps average the flipped input's: ``True``/``False``, or how,
+        one of :data:`~daec_viz.decoding.flip.FLIP_MODES` (``"none"``, ``"shift"``,
+        ``"noshift"``).
+    pipeline : training pipeline, one of :data:`~daec_viz.geometry.PIPELINES` or
+        ``"unknown"`` (default).
     heatmap_kind : ``"probability"`` (default), ``"logit"``, ...
     simulated : heatmaps come from the simulator.
     provenance : free JSON-serialisable dict.
@@ -51,10 +55,11 @@ class HeatmapWriter:
 
     def __init__(self, path: str | Path, *, input_size: Sequence[int], sigma: float,
                  convention: str = "dark", model: str = "", keypoint_names:
-                 Sequence[str] | None = None, flip_test: bool = False,
+                 Sequence[str] | None = None, flip_test: bool | str = False,
                  heatmap_kind: str = "probability", simulated: bool = False,
                  provenance: dict | None = None, dtype: str = "float32",
-                 compression: str | None = None, overwrite: bool = False) -> None:
+                 compression: str | None = None, overwrite: bool = False,
+                 pipeline: str = "unknown") -> None:
         self.path = Path(path)
         if self.path.suffix not in (".h5", ".hdf5", ".npz"):
             raise InputError(f"expected a .h5, .hdf5 or .npz file name, got {self.path.name!r}",
@@ -84,7 +89,11 @@ class HeatmapWriter:
                 "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION,
                 "input_size": list(pair_of_ints(input_size, self.path, "input_size")),
                 "heatmap_size": None, "sigma": sigma, "convention": convention,
-                "keypoint_names": list(names), "flip_test": bool(flip_test),
+                "keypoint_names": list(names),
+                "flip_test": flip_test if isinstance(flip_test, bool) else flip_test != "none",
+                "flip_mode": ("unknown" if flip_test else "none")
+                if isinstance(flip_test, bool) else flip_test,
+                "pipeline": pipeline,
                 "model": str(model), "heatmap_kind": str(heatmap_kind),
                 "simulated": bool(simulated), "provenance": provenance_json,
             }
