@@ -80,6 +80,7 @@ from daec_viz.decoding.dark_udp import run_dark_udp
 from daec_viz.decoding.gauss3 import run_gauss3
 from daec_viz.decoding.integral import run_integral
 from daec_viz.decoding.smoothing import gaussian_blur, opencv_gaussian_kernel
+from daec_viz.decoding.threads import run_kernel
 from daec_viz.exceptions import InputError
 
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
@@ -203,10 +204,10 @@ def decode(heatmaps: np.ndarray, config: DecoderConfig | str | None = None, *,
     def run(maps: np.ndarray, sl: slice) -> None:
         c, s, v = coords[sl], scores[sl], valid[sl]
         if m == "standard":
-            standard_kernel(maps, c, s, v)
+            run_kernel(standard_kernel, maps, (), c, s, v)
         elif m == "shifting":
             kern = shifting_kernel if cfg.variant == "sign" else shifting_second_max_kernel
-            kern(maps, c, s, v)
+            run_kernel(kern, maps, (), c, s, v)
         elif m == "dark":
             run_dark(maps, c, s, v, blur_kernel=cfg.blur_kernel)  # type: ignore[arg-type]
         elif m == "dark_udp":

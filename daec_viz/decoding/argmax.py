@@ -1,7 +1,8 @@
 """Maximum-based decoders: ``standard`` (argmax) and ``shifting`` (quarter-pixel step).
 
 Both work on maps flattened to ``(M, H, W)`` with ``M = N * K`` and run one compiled loop
-per map in parallel (numba ``prange``), reading each map once. The scan shared by every
+per map (blocks of maps on every core, :mod:`daec_viz.decoding.threads`), reading each
+map once. The scan shared by every
 decoder (:func:`scan_map`) returns the first maximum in row-major order, the maximum value
 and whether every value of the map is finite.
 
@@ -101,11 +102,11 @@ def map_peak(img):
     return idx % w, idx // w, mx, ok
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def standard_kernel(hm, coords, scores, valid):
     """Argmax of every map. hm (M, H, W); outputs coords (M, 2), scores (M,), valid (M,)."""
     m_maps, h, w = hm.shape
-    for i in nb.prange(m_maps):
+    for i in range(m_maps):
         flat = hm[i].reshape(h * w)
         idx, mx, ok = scan_map(flat)
         coords[i, 0] = idx % w
@@ -114,7 +115,7 @@ def standard_kernel(hm, coords, scores, valid):
         valid[i] = ok
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def shifting_kernel(hm, coords, scores, valid):
     """Argmax plus a quarter-pixel step toward the higher neighbour on each axis.
 
@@ -122,7 +123,7 @@ def shifting_kernel(hm, coords, scores, valid):
     (likewise in y), only where ``1 < x < W-1`` and ``1 < y < H-1``.
     """
     m_maps, h, w = hm.shape
-    for i in nb.prange(m_maps):
+    for i in range(m_maps):
         img = hm[i]
         x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
@@ -144,7 +145,7 @@ def shifting_kernel(hm, coords, scores, valid):
         valid[i] = ok
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def shifting_second_max_kernel(hm, coords, scores, valid):
     """Argmax moved 0.25 px along the unit vector toward the second-highest pixel.
 
@@ -154,7 +155,7 @@ def shifting_second_max_kernel(hm, coords, scores, valid):
     """
     m_maps, h, w = hm.shape
     n = h * w
-    for i in nb.prange(m_maps):
+    for i in range(m_maps):
         flat = hm[i].reshape(n)
         idx, mx, ok = scan_map(flat)
         x = idx % w

@@ -36,6 +36,7 @@ import numpy as np
 
 from daec_viz.decoding.argmax import scan_map
 from daec_viz.decoding.config import PATTERNS
+from daec_viz.decoding.threads import over_maps, run_kernel
 from daec_viz.exceptions import InputError
 
 # (cut high x?, cut high y?) for each pattern; otherwise the low side is cut.
@@ -117,12 +118,12 @@ def _window_sums(img, x0, x1, px, wx, y0, y1, py, wy):
     return s, sx, sy
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def daec_kernel(hm, e, whole_x, frac_x, whole_y, frac_y, cut_high_x, cut_high_y,
                 coords, scores, valid):
     """DAEC on every map. hm (M, H, W); outputs coords (M, 2), scores (M,), valid (M,)."""
     m_maps, h, w = hm.shape
-    for i in nb.prange(m_maps):
+    for i in range(m_maps):
         img = hm[i]
         idx, mx, ok = scan_map(img.reshape(h * w))
         cx = idx % w
@@ -147,8 +148,9 @@ def run_daec(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.n
     """Fill ``coords`` (M, 2), ``scores`` (M,), ``valid`` (M,) from maps ``hm`` (M, H, W)."""
     cut_x, cut_y = _CUT_HIGH[pattern]
     dx, dy = float(delta[0]), float(delta[1])
-    daec_kernel(hm, half_width(sigma), math.floor(dx), dx - math.floor(dx),
-                math.floor(dy), dy - math.floor(dy), cut_x, cut_y, coords, scores, valid)
+    run_kernel(daec_kernel, hm, (half_width(sigma), math.floor(dx), dx - math.floor(dx),
+                                 math.floor(dy), dy - math.floor(dy), cut_x, cut_y),
+               coords, scores, valid)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -172,7 +174,7 @@ def _full_range(lo, hi, partial):
     return lo + 1, hi
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, cut_high_y,
                      coords, scores, valid):
     """DAEC for many (Δ, pattern) configurations at once.
@@ -185,7 +187,12 @@ def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, c
     """
     m_maps, h, w = hm.shape
     n_cfg = whole_x.shape[0]
-    for i in nb.prange(m_maps):
+    # scratch, allocated once per block of maps: prefix tables of v, v*x, v*y (row 0 and
+    # column 0 stay zero; each map uses the top-left (ny + 1, nx + 1) corner) and the sums
+    side = 2 * (e + ext) + 2
+    pre = np.zeros((3, side, side))
+    acc = np.empty(3)
+    for i in range(m_maps):
         img = hm[i]
         idx, mx, ok = scan_map(img.reshape(h * w))
         cx = idx % w
@@ -204,7 +211,6 @@ def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, c
         gy1 = min(h - 1, cy + e + ext)
         nx = gx1 - gx0 + 1
         ny = gy1 - gy0 + 1
-        pre = np.zeros((3, ny + 1, nx + 1))  # prefix tables of v, v*x, v*y
         for a in range(ny):
             r0 = 0.0
             rx = 0.0
@@ -221,7 +227,6 @@ def daec_grid_kernel(hm, e, ext, whole_x, frac_x, whole_y, frac_y, cut_high_x, c
                 pre[0, a + 1, b + 1] = pre[0, a, b + 1] + r0
                 pre[1, a + 1, b + 1] = pre[1, a, b + 1] + rx
                 pre[2, a + 1, b + 1] = pre[2, a, b + 1] + ry
-        acc = np.empty(3)
         for c in range(n_cfg):
             x0, x1, pxc = _bounds(cx, e, whole_x[c], frac_x[c], cut_high_x[c], w)
             y0, y1, pyc = _bounds(cy, e, whole_y[c], frac_y[c], cut_high_y[c], h)
@@ -271,9 +276,13 @@ def run_daec_grid(hm: np.ndarray, sigma: float, deltas: list[tuple[float, float]
     coords = np.empty((len(deltas), m, 2))
     scores = np.empty(m)
     valid = np.empty(m, dtype=np.bool_)
-    daec_grid_kernel(hm, half_width(sigma), ext, whole_x, dx - whole_x, whole_y, dy - whole_y,
-                     np.ascontiguousarray(cut[:, 0]), np.ascontiguousarray(cut[:, 1]),
-                     coords, scores, valid)
+    shared = (half_width(sigma), ext, whole_x, dx - whole_x, whole_y, dy - whole_y,
+              np.ascontiguousarray(cut[:, 0]), np.ascontiguousarray(cut[:, 1]))
+
+    def block(a: int, b: int) -> None:
+        daec_grid_kernel(hm[a:b], *shared, coords[:, a:b], scores[a:b], valid[a:b])
+
+    over_maps(m, block)
     return coords, scores, valid
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from daec_viz.decoding.argmax import map_peak
 from daec_viz.decoding.smoothing import opencv_gaussian_kernel
+from daec_viz.decoding.threads import run_kernel
 
 # Offsets (dy, dx) of the 13 points the Taylor step reads, in a fixed order.
 _POINTS = np.array([(0, 0), (0, 1), (0, -1), (0, 2), (0, -2), (1, 0), (-1, 0), (2, 0),
@@ -88,19 +89,19 @@ def newton_step(gx, gy, hxx, hyy, hxy):
     return -(hyy * gx - hxy * gy) / det, -(hxx * gy - hxy * gx) / det
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def dark_kernel(hm, k, points, coords, scores, valid):
     """DARK on every map. hm (M, H, W); k: 1-D blur kernel (odd length, float64)."""
     m_maps, h, w = hm.shape
     r = (k.shape[0] - 1) // 2
     n_pts = points.shape[0]
-    for i in nb.prange(m_maps):
+    b = np.empty(n_pts)  # scratch, once per block of maps
+    for i in range(m_maps):
         img = hm[i]
         x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
         fy = np.float64(y)
         if ok and 2 <= x <= w - 3 and 2 <= y <= h - 3:
-            b = np.empty(n_pts)
             low = False
             for p in range(n_pts):
                 b[p] = _blur_at(img, y + points[p, 0], x + points[p, 1], k, r)
@@ -129,4 +130,5 @@ def dark_kernel(hm, k, points, coords, scores, valid):
 def run_dark(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.ndarray,
              blur_kernel: int = 11) -> None:
     """Fill ``coords`` (M, 2), ``scores`` (M,), ``valid`` (M,) from maps ``hm`` (M, H, W)."""
-    dark_kernel(hm, opencv_gaussian_kernel(blur_kernel), _POINTS, coords, scores, valid)
+    run_kernel(dark_kernel, hm, (opencv_gaussian_kernel(blur_kernel), _POINTS), coords, scores,
+               valid)

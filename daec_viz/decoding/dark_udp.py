@@ -56,6 +56,7 @@ import numpy as np
 from daec_viz.decoding.argmax import map_peak
 from daec_viz.decoding.dark import blurred_max, newton_step
 from daec_viz.decoding.smoothing import opencv_gaussian_kernel
+from daec_viz.decoding.threads import run_kernel
 
 LOW, HIGH = 1e-3, 50.0
 #: The regulariser mmpose adds to the Hessian's diagonal (float32 machine epsilon).
@@ -123,19 +124,19 @@ def _blur_3x3(img, y, x, k, r, out):
     out[2, 0], out[2, 1], out[2, 2] = b20, b21, b22
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def dark_udp_kernel(hm, k, eps, coords, scores, valid):
     """DARK-UDP on every map. hm (M, H, W); k: 1-D blur kernel (odd length, float64);
     outputs coords (M, 2), scores (M,), valid (M,)."""
     m_maps, h, w = hm.shape
     r = (k.shape[0] - 1) // 2
-    for i in nb.prange(m_maps):
+    b = np.empty((3, 3))  # scratch, once per block of maps
+    for i in range(m_maps):
         img = hm[i]
         x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
         fy = np.float64(y)
         if ok:
-            b = np.empty((3, 3))
             _blur_3x3(img, y, x, k, r, b)
             clip = mx > HIGH
             for a in range(3):
@@ -184,4 +185,5 @@ def run_dark_udp(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: 
     >>> c.round(5).tolist()
     [[10.3, 20.8]]
     """
-    dark_udp_kernel(hm, opencv_gaussian_kernel(blur_kernel), EPS, coords, scores, valid)
+    run_kernel(dark_udp_kernel, hm, (opencv_gaussian_kernel(blur_kernel), EPS), coords, scores,
+               valid)

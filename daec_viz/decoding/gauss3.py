@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from daec_viz.decoding.argmax import map_peak
+from daec_viz.decoding.threads import run_kernel
 
 CLAMP = 1e-10
 
@@ -44,12 +45,12 @@ def _axis_step(lo, mid, hi):
     return 0.0
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
 def gauss3_kernel(hm, coords, scores, valid):
     """Three-point Gaussian fit on every map. hm (M, H, W); outputs coords (M, 2),
     scores (M,), valid (M,)."""
     m_maps, h, w = hm.shape
-    for i in nb.prange(m_maps):
+    for i in range(m_maps):
         img = hm[i]
         x, y, mx, ok = map_peak(img)
         fx = np.float64(x)
@@ -79,4 +80,4 @@ def run_gauss3(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray,
     >>> c.round(9).tolist(), bool(v[0])
     ([[10.3, 20.8]], True)
     """
-    gauss3_kernel(hm, coords, scores, valid)
+    run_kernel(gauss3_kernel, hm, (), coords, scores, valid)
