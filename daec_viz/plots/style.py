@@ -1,31 +1,55 @@
-"""Shared style of the figures: one colour per decoder (and one for the ground truth), one
-legend placement for every figure (:func:`legend_below`) and one way to print a number
-that may be undefined (:func:`fmt_num`)."""
+"""Shared style of the figures: one colour and one display name per decoder (and one
+colour for the ground truth), one legend placement for every figure
+(:func:`legend_below`) and one way to print a number that may be undefined
+(:func:`fmt_num`)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
+
+from daec_viz.exceptions import InputError
 
 METHOD_COLORS: dict[str, str] = {
     "standard": "#7f7f7f",
     "shifting": "#1f77b4",
     "dark": "#ff7f0e",
     "daec": "#d62728",
+    "dark_udp": "#17becf",
+    "gauss3": "#bcbd22",
+    "integral": "#8c6d31",
+    "integral_debiased": "#393b79",
     "gt": "#2ca02c",
 }
-"""Colour of each decoder (and ``gt``), used by every figure of daec-viz."""
+"""Colour of each decoder of :data:`daec_viz.decoding.ALL_METHODS` (and ``gt``), used by
+every figure of daec-viz (distinct from the cut patterns' colours of
+:data:`daec_viz.plots.sweep.PATTERN_COLORS`)."""
 
-_FALLBACK: tuple[str, ...] = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf")
+METHOD_LABELS: dict[str, str] = {
+    "standard": "Standard",
+    "shifting": "Shifting",
+    "dark": "DARK",
+    "daec": "DAEC",
+    "dark_udp": "DARK-UDP",
+    "gauss3": "Gauss 3-point",
+    "integral": "Integral",
+    "integral_debiased": "Integral (debiased)",
+}
+"""Display name of each decoder of :data:`daec_viz.decoding.ALL_METHODS`: the one name a
+decoder has in every table, metric and selector of the figures and the app."""
+
+_FALLBACK: tuple[str, ...] = ("#9467bd", "#8c564b", "#e377c2", "#aec7e8", "#ffbb78")
 
 
 def method_color(name: str) -> str:
-    """Colour of a decoder, also for labels that start with its name (``"daec Δ=3"``).
+    """Colour of a decoder, also for labels that start with its name (``"daec Δ=3"``;
+    the longest matching name wins: ``"dark_udp-raw"`` is DARK-UDP's, not DARK's).
 
     Unknown names get a stable colour from a fallback palette.
 
-    >>> method_color("dark"), method_color("daec (BR, Δ=4)")
-    ('#ff7f0e', '#d62728')
+    >>> method_color("dark"), method_color("daec (BR, Δ=4)"), method_color("dark_udp-raw")
+    ('#ff7f0e', '#d62728', '#17becf')
     """
     if name in METHOD_COLORS:
         return METHOD_COLORS[name]
@@ -34,6 +58,16 @@ def method_color(name: str) -> str:
         if low.startswith(key):
             return METHOD_COLORS[key]
     return _FALLBACK[sum(map(ord, name)) % len(_FALLBACK)]
+
+
+def method_label(name: str) -> str:
+    """Display name of a decoder (:data:`METHOD_LABELS`); a name that is not a decoder
+    (``"dark-raw"``, ``"A"``) is returned as it is.
+
+    >>> method_label("dark_udp"), method_label("integral_debiased"), method_label("dark-raw")
+    ('DARK-UDP', 'Integral (debiased)', 'dark-raw')
+    """
+    return METHOD_LABELS.get(name, name)
 
 
 # --------------------------------------------------------------------------- legend
@@ -91,3 +125,11 @@ def fmt_num(value: Any, digits: int = 3, signed: bool = False, missing: str = "�
     v = round(v, digits) + 0.0
     text = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
     return text + ("%" if percent else "")
+
+
+def methods_of(data: Mapping[str, Any]) -> list[str]:
+    """The decoder names of a per-method mapping, refusing an empty one (every figure
+    needs at least one decoder)."""
+    if not data:
+        raise InputError("expected results of at least one method", field="methods")
+    return list(data)
