@@ -74,7 +74,7 @@ from daec_viz.decoding.config import (
     DecoderConfig,
     default_delta,
 )
-from daec_viz.decoding.daec import half_width, run_daec, run_daec_grid
+from daec_viz.decoding.daec import half_width, read_radius, run_daec, run_daec_grid
 from daec_viz.decoding.dark import run_dark
 from daec_viz.decoding.dark_udp import run_dark_udp
 from daec_viz.decoding.gauss3 import run_gauss3
@@ -92,7 +92,7 @@ __all__ = [
     "METHODS", "FIELD_METHODS", "ALL_METHODS", "DEFAULT_BETA", "PATTERNS",
     "SHIFTING_VARIANTS", "DecodeResult", "DecoderConfig", "decode",
     "gaussian_blur", "opencv_gaussian_kernel", "half_width", "default_delta",
-    "decode_daec_grid", "DEFAULT_BLUR_KERNEL",
+    "decode_daec_grid", "DEFAULT_BLUR_KERNEL", "blur_read_radius",
 ]
 
 
@@ -125,6 +125,32 @@ class DecodeResult:
         """The resolved options the decoder read (sigma, delta, pattern, blur_kernel,
         variant, beta: those that apply)."""
         return self.config.options()
+
+
+def blur_read_radius(configs: Sequence[DecoderConfig]) -> int | None:
+    """How far from the blurred argmax these decoders read maps that were blurred first
+    (px, Chebyshev), for :func:`gaussian_blur`'s ``exact_within``; ``None`` when one of
+    them reads the whole map (shifting's ``second_max`` variant, or an unknown method).
+
+    Standard reads the argmax alone (0), shifting its four neighbours (1), DAEC its window
+    (:func:`daec_viz.decoding.daec.read_radius`).
+
+    >>> blur_read_radius([DecoderConfig("standard"), DecoderConfig("shifting")])
+    1
+    """
+    radius = 0
+    for c in configs:
+        if c.method == "standard":
+            r = 0
+        elif c.method == "shifting" and c.resolved().variant == "sign":
+            r = 1
+        elif c.method == "daec":
+            rc = c.resolved()
+            r = read_radius(rc.sigma, rc.delta)  # type: ignore[arg-type]
+        else:
+            return None
+        radius = max(radius, r)
+    return radius
 
 
 def _as_maps(heatmaps: Any) -> np.ndarray:
@@ -231,7 +257,8 @@ def decode(heatmaps: np.ndarray, config: DecoderConfig | str | None = None, *,
             chunk = hm[start:stop].astype(np.float32 if hm.dtype == np.float16 else hm.dtype)
             if pre_blur is not None:
                 with np.errstate(invalid="ignore", over="ignore"):
-                    chunk = gaussian_blur(chunk, pre_blur)
+                    chunk = gaussian_blur(chunk, pre_blur,
+                                          exact_within=blur_read_radius([cfg]))
             run(np.ascontiguousarray(chunk).reshape(-1, h, w), slice(start * k, stop * k))
 
     return DecodeResult(coords.reshape(n, k, 2), scores.reshape(n, k), valid.reshape(n, k),

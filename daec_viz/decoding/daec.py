@@ -69,6 +69,18 @@ def axis_bounds(center: int, e: int, delta: float, cut_high: bool) -> tuple[int,
     return lo, hi, lo, 1.0 - frac
 
 
+def read_radius(sigma: float, deltas: Sequence[float]) -> int:
+    """How far from the argmax DAEC (single or grid) reads a map, in px (Chebyshev): the
+    half-width ``e``, plus ``|floor(Δ)|`` for a negative Δ (the window then grows), plus
+    the one-pixel ring of the grid's prefix tables.
+
+    >>> read_radius(2.0, [4, 3.5]), read_radius(2.0, [-2.5])
+    (8, 11)
+    """
+    low = min((math.floor(float(d)) for d in deltas), default=0)
+    return half_width(sigma) + max(0, -low) + 1
+
+
 @nb.njit(cache=True, nogil=True)
 def _bounds(c, e, whole, frac, cut_high, size):
     # Same as axis_bounds, then clipped to [0, size - 1]; partial = -1 if clipped away.
