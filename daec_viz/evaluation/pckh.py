@@ -5,7 +5,10 @@ A joint is correct when its distance to the ground truth is below ``thr * normal
 which differs only for a distance exactly on the threshold),
 where ``normalize`` is the head-size normaliser (0.6 x head-box diagonal, the
 ``normalize`` field of the usual ``valid.h5``). Joints whose ground truth is missing
-(x <= 0, the convention of ``valid.h5``) are left out. Groups: Head is the head-top
+(x <= 0 and y <= 0: ``valid.h5`` stores them as (0, 0), exactly the 3,088 joints that the
+reference ``detections_our_format.mat`` flags missing; (-1, -1) of other conversions is
+missing too) are left out. A labelled joint may lie at x = 0: ``valid.h5`` rounds the head
+top of person 1856 (x = 0.27 in the reference) to (0, 121). Groups: Head is the head-top
 joint (9); Shoulder, Elbow, Wrist, Hip, Knee, Ankle average their left and right joints;
 Mean is the **unweighted** mean of the 14 per-joint values other than pelvis (6) and
 thorax (7). ``MeanWeighted`` is the variant some code bases print (the same 14 joints
@@ -22,16 +25,27 @@ MATLAB-style 1-based; the predictions ``.mat`` files of that code base (e.g.
 (checked: shifting the predictions by ±1 px moves every published number away,
 e.g. Head 95.84 -> 95.70 / 96.01). If your predictions are 0-based (Python pixel
 centres) and the GT comes from ``valid.h5``, add 1 to them before calling :func:`pckh`.
+
+Published numbers (tests/test_pckh.py): bearpaw's hourglass predictions against
+``valid.h5`` give its published Shoulder, Elbow, Wrist, Hip, Knee and Mean exactly
+(hg_s2_b1 Mean 86.76, hg_s8_b1 88.64); Head and Ankle differ by a few joints (hg_s2 95.84
+vs 95.80, 77.47 vs 77.44) because the published table scores against bearpaw's
+``detections_our_format.mat``, whose GT holds the original non-integer coordinates
+(``valid.h5`` truncates them to integers, moving a head top by up to 1.4 px) and puts
+person 682's right ankle at x = 0. Prediction files: :mod:`daec_viz.io.mpii`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from daec_viz.exceptions import InputError
+from daec_viz.io.mpii import load_mpii_annotations, load_mpii_predictions
+
+__all__ = ["MPII_JOINT_NAMES", "PCKH_GROUPS", "MEAN_JOINTS", "pckh", "load_mpii_annotations",
+           "load_mpii_predictions"]
 
 MPII_JOINT_NAMES: tuple[str, ...] = (
     "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
@@ -59,7 +73,7 @@ def pckh(preds: Any, gt: Any, normalize: Any, visible: Any = None,
     Parameters
     ----------
     preds : (N, 16, 2) predicted (x, y), same pixel convention as ``gt``.
-    gt : (N, 16, 2) ground truth; a joint with x <= 0 is missing and left out.
+    gt : (N, 16, 2) ground truth; a joint with x <= 0 and y <= 0 is missing and left out.
     normalize : (N,) head-size normaliser, px.
     visible : (N, 16) bool, optional. If given, only joints with ``visible`` true (and
         GT present) count. The published MPII numbers do **not** use it (MPII's
@@ -82,7 +96,7 @@ def pckh(preds: Any, gt: Any, normalize: Any, visible: Any = None,
     n = g.shape[0]
     if nrm.shape != (n,):
         raise InputError(f"expected shape ({n},), got {nrm.shape}", field="normalize")
-    labelled = g[..., 0] > 0
+    labelled = (g[..., 0] > 0) | (g[..., 1] > 0)
     if not np.all(np.isfinite(g[labelled])):
         raise InputError("non-finite ground truth of a labelled joint", field="gt")
     if not np.all(np.isfinite(nrm)) or np.any(nrm <= 0):
@@ -109,63 +123,3 @@ def pckh(preds: Any, gt: Any, normalize: Any, visible: Any = None,
         res["MeanWeighted"] = float(100.0 * correct[mj].sum() / max(int(count[mj].sum()), 1))
         out[float(thr)] = res
     return out
-
-
-def load_mpii_annotations(path_h5: str | Path) -> dict[str, np.ndarray]:
-    """Read an MPII annotation file in the stacked-hourglass ``.h5`` format.
-
-    Returns every dataset of the file as an array (``center`` (N,2), ``scale`` (N,),
-    ``part`` (N,16,2), ``visible`` (N,16), ``normalize`` (N,), ``imgname`` (N,) str, and
-    any others present). Raises InputError naming the file and the missing field.
-    """
-    import h5py
-    path = Path(path_h5)
-    if not path.is_file():
-        raise InputError("file not found", path=path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"not a readable HDF5 file ({exc})", path=path) from None
-    with f:
-        out: dict[str, np.ndarray] = {}
-        for key, ds in f.items():
-            if isinstance(ds, h5py.Dataset):
-                out[key] = ds[()]
-    for key in ("part", "normalize"):
-        if key not in out:
-            raise InputError("missing", field=key, path=path)
-    part = out["part"]
-    if part.ndim != 3 or part.shape[1:] != (16, 2):
-        raise InputError(f"expected shape (N, 16, 2), got {part.shape}", field="part",
-                         path=path)
-    if out["normalize"].shape != (part.shape[0],):
-        raise InputError(f"expected shape ({part.shape[0]},), got {out['normalize'].shape}",
-                         field="normalize", path=path)
-    if "imgname" in out:
-        out["imgname"] = np.array([s.decode() if isinstance(s, bytes) else str(s)
-                                   for s in out["imgname"]])
-    return out
-
-
-def load_mpii_predictions(path_mat: str | Path, field: str = "preds") -> np.ndarray:
-    """Read predictions (N, 16, 2) float64 from a MATLAB ``.mat`` file (``preds``).
-
-    Accepts the (N, 16, 2) layout and the transposed (2, 16, N) layout of some code
-    bases. Coordinates are returned unchanged (see the module doc on 1-based pixels).
-    """
-    import scipy.io
-    path = Path(path_mat)
-    if not path.is_file():
-        raise InputError("file not found", path=path)
-    try:
-        m = scipy.io.loadmat(str(path))
-    except (ValueError, OSError, NotImplementedError) as exc:
-        raise InputError(f"not a readable MATLAB .mat file ({exc})", path=path) from None
-    if field not in m:
-        raise InputError("missing", field=field, path=path)
-    a = np.asarray(m[field], dtype=np.float64)
-    if a.ndim == 3 and a.shape[0] == 2 and a.shape[1] == 16 and a.shape[2] != 2:
-        a = a.transpose(2, 1, 0)
-    if a.ndim != 3 or a.shape[1:] != (16, 2):
-        raise InputError(f"expected shape (N, 16, 2), got {a.shape}", field=field, path=path)
-    return a

@@ -9,15 +9,27 @@ Two helpers, neither imports torch or mmpose at module level:
   :func:`add_mmpose_samples`: the ``PoseDataSample`` s of mmpose 1.x
   (``test_cfg=dict(output_heatmaps=True)``) -> heatmaps + boxes in daec-viz's convention.
 
-mmpose's boxes: ``bbox_centers`` (n, 2) image px and ``bbox_scales`` (n, 2) image **px**
-(width, height of the padded, aspect-fixed box). Its heatmap -> image mapping (codec
-``MSRAHeatmap``, also with ``unbiased=True``, and ``MegviiHeatmap``) is
+mmpose's boxes: a center (2,) image px and a scale (2,) image **px** (width, height of
+the padded, aspect-fixed box). mmpose >= 1.2 keeps them in the sample's metainfo
+(``input_center``, ``input_scale``: ``TopdownAffine`` sets them, ``PackPoseInputs``
+packs them, ``TopdownPoseEstimator.add_pred_to_datasample`` maps with them); its
+``gt_instances`` holds ``bbox_scales`` but no ``bbox_centers``. mmpose 1.0 and 1.1 mapped
+with ``gt_instances.bbox_centers`` / ``bbox_scales`` (same values). Its heatmap -> image
+mapping (codec ``MSRAHeatmap``, also with ``unbiased=True``, and ``MegviiHeatmap``) is
 
-    x_img = x_hm / W * bbox_scale_x + bbox_center_x - 0.5 * bbox_scale_x
+    x_img = x_hm / W * scale_x + center_x - 0.5 * scale_x
 
 which is daec-viz's ``hrnet`` convention ``x = c + (x_hm - W/2) * S/W`` with
-``center = bbox_center`` and ``scale = bbox_scale / 200`` exactly. The ``UDPHeatmap``
+``center = input_center`` and ``scale = input_scale / 200`` exactly. The ``UDPHeatmap``
 codec uses ``x_hm / (W - 1)`` instead: daec-viz's ``udp`` convention, same center/scale.
+
+Tested (tests/test_capture.py): the hook on a real CPU torch model with known heatmaps,
+through the cache, ``load_dataset`` and ``predict`` to known image px (CI installs
+``torch==2.13.0``). mmpose itself does not install cheaply (its wheel requires
+torchvision, chumpy, xtcocotools and opencv-python), so the conversion is tested on
+records laid out as mmpose 1.0-1.3 fill them, and on mmpose's own ``PoseDataSample``
+where ``mmpose.structures`` imports (checked with ``pip install --no-deps mmpose mmengine
+mmcv-lite``).
 
 Example (PyTorch)
 -----------------
@@ -170,9 +182,10 @@ def mmpose_samples_to_arrays(samples: Sequence[Any]) -> dict[str, np.ndarray]:
     """Heatmaps and boxes of mmpose 1.x ``PoseDataSample`` s (one per person box, as
     ``mmpose.apis.inference_topdown`` returns them with ``output_heatmaps=True``).
 
-    Reads ``sample.pred_fields.heatmaps`` (K, H, W), ``sample.gt_instances.bbox_centers``
-    / ``bbox_scales`` (1, 2) px, ``sample.gt_instances.bboxes`` (1, 4) x1, y1, x2, y2 and
-    ``bbox_scores`` when present.
+    Reads ``sample.pred_fields.heatmaps`` (K, H, W); the box mmpose maps with:
+    ``sample.metainfo["input_center"]`` / ``["input_scale"]`` (2,) px (mmpose >= 1.2), else
+    ``sample.gt_instances.bbox_centers`` / ``bbox_scales`` (1, 2) px (mmpose 1.0, 1.1);
+    ``sample.gt_instances.bboxes`` (1, 4) x1, y1, x2, y2 and ``bbox_scores`` when present.
 
     Returns
     -------
@@ -188,31 +201,37 @@ def mmpose_samples_to_arrays(samples: Sequence[Any]) -> dict[str, np.ndarray]:
             raise InputError(f"sample {i} has no pred_fields.heatmaps; run mmpose with "
                              f"model.test_cfg.output_heatmaps=True", field="pred_fields")
         gi = getattr(s, "gt_instances", None)
-        if gi is None or getattr(gi, "bbox_centers", None) is None \
-                or getattr(gi, "bbox_scales", None) is None:
-            raise InputError(f"sample {i} has no gt_instances.bbox_centers/bbox_scales",
-                             field="gt_instances")
+        meta = getattr(s, "metainfo", None) or {}
+        if meta.get("input_center") is not None and meta.get("input_scale") is not None:
+            box_c, box_s = meta["input_center"], meta["input_scale"]
+        elif gi is not None and getattr(gi, "bbox_centers", None) is not None \
+                and getattr(gi, "bbox_scales", None) is not None:
+            box_c, box_s = gi.bbox_centers, gi.bbox_scales
+        else:
+            raise InputError(f"sample {i} has neither metainfo input_center/input_scale "
+                             f"(mmpose >= 1.2) nor gt_instances.bbox_centers/bbox_scales "
+                             f"(mmpose 1.0, 1.1)", field="metainfo")
         h = to_numpy(hm).astype(np.float32)
         if h.ndim == 4 and h.shape[0] == 1:
             h = h[0]
         if h.ndim != 3:
             raise InputError(f"sample {i}: expected (K, H, W) heatmaps, got {h.shape}",
                              field="pred_fields.heatmaps")
-        c, sc = mmpose_center_scale(gi.bbox_centers, gi.bbox_scales)
+        c, sc = mmpose_center_scale(box_c, box_s)
         if len(c) != 1:
             raise InputError(f"sample {i} holds {len(c)} boxes but one heatmap stack; pass "
                              f"one sample per person box", field="gt_instances")
         heat.append(h)
         cen.append(c[0])
         sca.append(sc[0])
-        bb = getattr(gi, "bboxes", None)
+        bb = getattr(gi, "bboxes", None) if gi is not None else None
         if bb is not None:
             b = to_numpy(bb).astype(np.float64).reshape(-1, 4)[0]
             box.append([b[0], b[1], b[2] - b[0], b[3] - b[1]])
         else:
             size = sc[0] * PIXEL_STD
             box.append([*(c[0] - size / 2), *size])
-        bs = getattr(gi, "bbox_scores", None)
+        bs = getattr(gi, "bbox_scores", None) if gi is not None else None
         score.append(float(to_numpy(bs).reshape(-1)[0]) if bs is not None else 1.0)
     return {"heatmaps": np.stack(heat) if heat else np.zeros((0, 0, 0, 0), np.float32),
             "centers": np.asarray(cen).reshape(-1, 2), "scales": np.asarray(sca).reshape(-1, 2),
