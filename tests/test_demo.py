@@ -228,3 +228,24 @@ def test_cli_demo(tmp_path, capsys):
                               "--quiet"])
     assert args.func(args) == 0
     assert load_dataset(out).meta.provenance["knobs"]["fit_noise"] == 0.0
+
+
+def test_demo_cli_pipeline_records_pipeline_and_flip_mode(tmp_path, capsys):
+    from daec_viz.cli import main
+    from daec_viz.synthetic.pipeline import PipelineSettings
+
+    out = tmp_path / "pl"
+    rc = main(["demo", str(out), "--images", "4", "--pipeline", "udp", "--flip-test", "shift",
+               "--noise-free", "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["pipeline"]["pipeline"] == "udp" and summary["knobs"]["bias"] == [0.0, 0.0]
+    ds = load_dataset(out)
+    assert (ds.meta.pipeline, ds.meta.flip_mode, ds.meta.flip_test) == ("udp", "shift", True)
+    assert ds.meta.convention == "udp"
+    assert PipelineSettings.from_dict(ds.meta.provenance["pipeline"]) == \
+        PipelineSettings("udp", "shift")
+    # the classic demo records the MSRA pipeline without flip test
+    classic = load_dataset(build_demo(tmp_path / "c", seed=0, n_images=3))
+    assert (classic.meta.pipeline, classic.meta.flip_mode) == ("hrnet", "none")
+    assert main(["demo", str(tmp_path / "bad"), "--images", "3", "--leak", "2"]) == 2

@@ -57,6 +57,7 @@ Examples
 from __future__ import annotations
 
 from daec_viz.analysis.bias import BiasEstimate, bootstrap_bias, bootstrap_biases
+from daec_viz.analysis.bias_sources import COMPONENTS, BiasSources, bias_sources
 from daec_viz.analysis.phase import PhaseCurve, argmax_sawtooth, sawtooth_bin_means, subpixel_phase
 from daec_viz.analysis.pipeline import (
     analyse_errors,
@@ -102,5 +103,5 @@ __all__ = [
     "labelled_xy", "ground_truth_table", "match_detections", "classify_keypoints",
     "corrected_keypoints", "taxonomy_ap", "taxonomy_summary", "MethodErrors",
     "ErrorAnalysis", "analyse_errors", "configs_of", "match_to_ground_truth",
-    "matched_ground_truth", "DEFAULT_ZERO_TOL",
+    "matched_ground_truth", "DEFAULT_ZERO_TOL", "bias_sources", "BiasSources", "COMPONENTS",
 ]

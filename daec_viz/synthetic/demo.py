@@ -19,9 +19,15 @@
 - ``heatmaps.h5``: the cache (schema :mod:`daec_viz.io.schema`): one instance per annotated
   person with at least one labelled keypoint, ground-truth boxes (score 1), heatmaps of
   :func:`daec_viz.synthetic.simulate.simulate_heatmaps` (192x256 input, 48x64 maps, σ = 2,
-  ``"hrnet"`` convention), ``split`` per instance, ``simulated=True``, model
+  ``"hrnet"`` convention, recorded as pipeline ``hrnet`` without flip test when the
+  targets are rounded), ``split`` per instance, ``simulated=True``, model
   ``simulated-topdown-v1``, and the provenance: ``demo_version``, seed, number of
   images, split fractions and every knob of the simulated network.
+- With ``pipeline=PipelineSettings(...)`` the heatmaps come from
+  :func:`daec_viz.synthetic.pipeline.simulate_pipeline_heatmaps` instead: the network
+  renders the targets of that code base (hrnet / dark / udp) for the crop of the test
+  convention, with the chosen flip test and leak; the cache records ``pipeline``,
+  ``flip_mode`` and the test convention, the provenance the settings.
 
 The same seed gives the same bytes (images, json and HDF5). The images depend only on
 the seed and ``n_images``; the knobs change only the heatmaps.
@@ -55,6 +61,7 @@ from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, make_coco_annotations
 from daec_viz.io.paths import demo_dir, follow_umask
 from daec_viz.io.reader import open_cache
 from daec_viz.io.writer import HeatmapWriter
+from daec_viz.synthetic.pipeline import PipelineSettings, simulate_pipeline_heatmaps
 from daec_viz.synthetic.scene import render_image
 from daec_viz.synthetic.simulate import (
     CONVENTION,
@@ -68,7 +75,7 @@ from daec_viz.synthetic.simulate import (
 )
 
 #: Bump when the generated content changes; :func:`ensure_demo` rebuilds older demos.
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"
 #: Fraction of the images in the train split (the rest is "test").
 TRAIN_FRACTION = 0.6
 CACHE_NAME = "heatmaps.h5"
@@ -86,7 +93,8 @@ def _report(progress: ProgressCallback | None, fraction: float, message: str) ->
 
 def build_demo(out_dir: str | Path, seed: int = 0, n_images: int = 300,
                knobs: NetworkKnobs | None = None,
-               progress: ProgressCallback | None = None, *, overwrite: bool = True) -> Path:
+               progress: ProgressCallback | None = None, *, overwrite: bool = True,
+               pipeline: PipelineSettings | None = None) -> Path:
     """Generate the demo dataset folder ``out_dir`` (see the module docstring).
 
     Parameters
@@ -99,6 +107,9 @@ def build_demo(out_dir: str | Path, seed: int = 0, n_images: int = 300,
         :data:`daec_viz.synthetic.simulate.DEFAULT_KNOBS`.
     progress : called as ``progress(fraction in [0, 1], message)``.
     overwrite : replace an existing ``out_dir`` (else :class:`InputError`).
+    pipeline : simulate a network of this training/test pipeline
+        (:class:`daec_viz.synthetic.pipeline.PipelineSettings`; its input/heatmap size and
+        σ must be the demo's); None: the classic simulated network.
 
     Returns
     -------
@@ -107,6 +118,16 @@ def build_demo(out_dir: str | Path, seed: int = 0, n_images: int = 300,
     knobs = DEFAULT_KNOBS if knobs is None else knobs
     if not isinstance(knobs, NetworkKnobs):
         raise InputError(f"expected NetworkKnobs, got {type(knobs).__name__}", field="knobs")
+    if pipeline is not None:
+        if not isinstance(pipeline, PipelineSettings):
+            raise InputError(f"expected PipelineSettings, got {type(pipeline).__name__}",
+                             field="pipeline")
+        if (pipeline.input_size, pipeline.heatmap_size, pipeline.sigma) != \
+                (INPUT_SIZE, HEATMAP_SIZE, TARGET_SIGMA):
+            raise InputError(f"the demo is {INPUT_SIZE} -> {HEATMAP_SIZE} with sigma "
+                             f"{TARGET_SIGMA}; got {pipeline.input_size} -> "
+                             f"{pipeline.heatmap_size}, sigma {pipeline.sigma}",
+                             field="pipeline")
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) \
             or n_images < 2:
         raise InputError(f"expected an integer >= 2, got {n_images!r}", field="n_images")
@@ -119,7 +140,7 @@ def build_demo(out_dir: str | Path, seed: int = 0, n_images: int = 300,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        _build_into(tmp, int(seed), int(n_images), knobs, progress)
+        _build_into(tmp, int(seed), int(n_images), knobs, progress, pipeline)
         follow_umask(tmp)  # mkdtemp makes 0700 folders; a dataset is for everyone to read
         _swap_into_place(tmp, out)
     except BaseException:
@@ -146,7 +167,8 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 
 
 def _build_into(folder: Path, seed: int, n_images: int, knobs: NetworkKnobs,
-                progress: ProgressCallback | None) -> None:
+                progress: ProgressCallback | None,
+                pipeline: PipelineSettings | None = None) -> None:
     scene_seq, net_seq, split_seq = np.random.SeedSequence(seed).spawn(3)
     img_dir = folder / "images"
     img_dir.mkdir()
@@ -193,7 +215,9 @@ def _build_into(folder: Path, seed: int, n_images: int, knobs: NetworkKnobs,
     boxes = np.array([a["bbox"] for a in ann_list], dtype=np.float64)
     center, scale = box_to_center_scale(boxes, aspect_ratio=INPUT_SIZE[0] / INPUT_SIZE[1],
                                         padding=1.25)
-    kp_hm = to_heatmap(true_xy[sel], center, scale, HEATMAP_SIZE, CONVENTION)
+    convention = CONVENTION if pipeline is None else pipeline.test_convention
+    kp_img = true_xy[sel]
+    kp_hm = to_heatmap(kp_img, center, scale, HEATMAP_SIZE, convention)
     vis = np.array([np.asarray(a["keypoints"]).reshape(K, 3)[:, 2] for a in ann_list])
     image_ids = np.array([a["image_id"] for a in ann_list])
     ann_ids = np.array([a["id"] for a in ann_list])
@@ -207,15 +231,28 @@ def _build_into(folder: Path, seed: int, n_images: int, knobs: NetworkKnobs,
         "target_encoding": "MSRA: mu = int(x_input / 4 + 0.5)" if knobs.quantize_targets
         else "exact GT location (quantize_targets off)",
     }
+    if pipeline is None:
+        recorded = {"pipeline": "hrnet" if knobs.quantize_targets else "unknown",
+                    "flip_test": "none"}
+    else:
+        recorded = {"pipeline": pipeline.pipeline, "flip_test": pipeline.flip_test}
+        provenance["pipeline"] = pipeline.to_dict()
+        provenance["target_encoding"] = f"{pipeline.pipeline} pipeline " \
+            "(daec_viz.synthetic.pipeline)"
     net_rng = np.random.default_rng(net_seq)
     n_inst = len(sel)
     batch = 128
     with HeatmapWriter(folder / CACHE_NAME, input_size=INPUT_SIZE, sigma=TARGET_SIGMA,
-                       convention=CONVENTION, model=MODEL_NAME, simulated=True,
-                       provenance=provenance, dtype="float16") as writer:
+                       convention=convention, model=MODEL_NAME, simulated=True,
+                       provenance=provenance, dtype="float16", **recorded) as writer:
         for start in range(0, n_inst, batch):
             stop = min(n_inst, start + batch)
-            hm = simulate_heatmaps(kp_hm[start:stop], vis[start:stop], knobs, net_rng)
+            if pipeline is None:
+                hm = simulate_heatmaps(kp_hm[start:stop], vis[start:stop], knobs, net_rng)
+            else:
+                hm, _ = simulate_pipeline_heatmaps(kp_img[start:stop], vis[start:stop],
+                                                   center[start:stop], scale[start:stop],
+                                                   pipeline, knobs, net_rng)
             writer.add(hm, image_ids=image_ids[start:stop], centers=center[start:stop],
                        scales=scale[start:stop], bboxes=boxes[start:stop],
                        ann_ids=ann_ids[start:stop], splits=splits[start:stop])

@@ -418,13 +418,42 @@ def simulate_heatmaps(keypoints_hm: np.ndarray, visibility: np.ndarray,
     if np.isinf(kp).any():
         raise InputError("expected finite values or NaN, got inf", field="keypoints_hm")
     width, height = (int(v) for v in heatmap_size)
-    n, k = kp.shape[:2]
-    m = n * k
     missing = np.isnan(kp).any(axis=-1)
 
     p = peak_centers(kp, vis, knobs, rng, flip_pairs)
+    return render_peaks(p, knobs, rng, width, height, missing)
+
+
+def render_peaks(p: dict[str, np.ndarray], knobs: NetworkKnobs, rng: np.random.Generator,
+                 width: int, height: int, missing: np.ndarray,
+                 windows: np.ndarray | None = None) -> np.ndarray:
+    """Render the peaks of :func:`peak_centers` into heatmaps (step 3 of the module
+    docstring: main peak, peak-shape noise, distractor, background noise).
+
+    Parameters
+    ----------
+    p : the dict of :func:`peak_centers` (arrays (n, K, ...), heatmap px).
+    knobs, rng : as :func:`simulate_heatmaps` (the noise fields are drawn from ``rng``).
+    width, height : heatmap W, H.
+    missing : (n, K) bool: joints without a location (no peak, only noise).
+    windows : optional (n, K, 2, 2) integer windows ``[lo, hi)`` per axis outside which
+        the main peak is cut to 0 (a cut training target, as HRNet's and UDP's;
+        :func:`daec_viz.synthetic.pipeline.target_windows`); None: no cut.
+
+    Returns
+    -------
+    (n, K, H, W) float32.
+    """
+    n, k = missing.shape
+    m = n * k
     amp = np.where(missing, 0.0, p["amplitude"]).reshape(m).astype(np.float32)
     gx, gy = _gaussians(p["center"].reshape(m, 2), p["sigma"].reshape(m), width, height)
+    if windows is not None:
+        win = np.asarray(windows).reshape(m, 2, 2)
+        xs = np.arange(width)[None, :]
+        ys = np.arange(height)[None, :]
+        gx = gx * ((xs >= win[:, 0, :1]) & (xs < win[:, 0, 1:]))
+        gy = gy * ((ys >= win[:, 1, :1]) & (ys < win[:, 1, 1:]))
     out = (gy * amp[:, None])[:, :, None] * gx[:, None, :]           # (m, H, W)
 
     field_ = None
