@@ -5,7 +5,8 @@ Run:  python benchmarks/bench_decode.py [--n 2000] [--repeats 5] [--ref-n 100] [
 
 Times the paper's decoders and the field's (DARK-UDP, gauss3, integral, integral_debiased)
 in one run, each as a ratio to ``hm.reshape(N, K, -1).argmax(-1)`` on the same array.
-``--paper-only`` times the paper's decoders alone, which is what ``daec-viz bench`` does.
+``--paper-only`` times the paper's decoders alone (as ``daec-viz bench --paper-only``;
+``daec-viz bench`` times them all, as this script).
 See :mod:`daec_viz.decoding.benchmark` for what is measured.
 """
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="instances for the slow reference loops (default 100; 0 skips them)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--paper-only", action="store_true",
-                   help="only the paper's decoders (as daec-viz bench)")
+                   help="only the paper's decoders (as daec-viz bench --paper-only)")
     args = p.parse_args(argv)
     if args.n < 2 or args.repeats < 1 or args.ref_n < 0:
         p.error("expected --n >= 2, --repeats >= 1, --ref-n >= 0")

@@ -8,11 +8,14 @@ peaks at the GT with a bottom-right bias, jitter and noise), split train/test by
 Then times:
 
 * the full default sweep of :func:`daec_viz.evaluation.sweep.run_sweep` (DAEC over Δ = −2…σ+6 in
-  steps of 0.5 × 4 patterns × smoothing off/on, plus standard/shifting/DARK with and
-  without smoothing; every configuration scored on both splits with hotcoco), cache off;
+  steps of 0.5 × 4 patterns × smoothing off/on, plus every other decoder
+  (:data:`daec_viz.evaluation.sweep.BASELINES`: standard/shifting/DARK/DARK-UDP with and
+  without smoothing, gauss3, integral, integral_debiased); every configuration scored on
+  both splits with hotcoco), cache off;
 * the naive loop: for each configuration, the published per-map decoders
   (:mod:`daec_viz.decoding.reference`) over every instance and a pycocotools evaluation
-  per split. It is timed on ``--naive-configs`` representative configurations and
+  per split. It is timed on ``--naive-configs`` representative configurations (default:
+  one per decoder and smoothing the sweep uses) and
   extrapolated to the full grid by method (per-configuration cost × count), since
   running it whole takes tens of minutes.
 """
@@ -31,7 +34,14 @@ from tqdm import tqdm
 from daec_viz.decoding import DecoderConfig, gaussian_blur
 from daec_viz.decoding.reference import REFERENCE_DECODERS
 from daec_viz.evaluation.coco_eval import coco_keypoint_stats, instance_scores, results_from_arrays
-from daec_viz.evaluation.sweep import default_configs, run_sweep, sweep_config
+from daec_viz.evaluation.predict import resolve_config
+from daec_viz.evaluation.sweep import (
+    BASELINES,
+    blurs_itself,
+    default_configs,
+    run_sweep,
+    sweep_config,
+)
 from daec_viz.geometry import box_to_center_scale, to_heatmap
 from daec_viz.io.coco_format import make_coco_annotations
 from daec_viz.io.datasets import load_dataset
@@ -87,12 +97,15 @@ def naive_config(ds, cfg: DecoderConfig, splits: list[str], blur: int = 11) -> f
     coords = np.zeros((n, K, 2))
     maxv = np.zeros((n, K))
     fn = REFERENCE_DECODERS[cfg.method]
+    cfg = resolve_config(ds, cfg)
     kwargs = {"delta": int(cfg.delta[0])} if cfg.method == "daec" else {}
-    if cfg.method == "dark":
+    if blurs_itself(cfg.method):  # DARK, DARK-UDP: their own blur (kernel 1 = raw map)
         kwargs = {"kernel": blur if cfg.smooth else 1}
+    if cfg.beta is not None:  # the integral decoders
+        kwargs = {"beta": cfg.beta}
     for rows, hm in ds.iter_slices(batch=256):
         hm = hm.astype(np.float32)
-        if cfg.smooth and cfg.method != "dark":
+        if cfg.smooth and not blurs_itself(cfg.method):
             hm = gaussian_blur(hm, blur)
         for i, r in enumerate(rows):
             for j in range(K):
@@ -116,8 +129,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--persons", type=int, default=6000)
     ap.add_argument("--folder", default=None, help="where to build (default: a temp dir)")
-    ap.add_argument("--naive-configs", type=int, default=5,
-                    help="configurations timed the naive way (0 skips it)")
+    ap.add_argument("--naive-configs", type=int, default=None,
+                    help="configurations timed the naive way (default: all of the sample, "
+                         "one per decoder and smoothing; 0 skips it)")
     args = ap.parse_args()
     folder = Path(args.folder or Path(tempfile.gettempdir()) / "daec-viz-bench-sweep")
     ds = load_dataset(build(folder, args.images, args.persons))
@@ -136,10 +150,12 @@ def main() -> None:
           f"configuration)")
     br = df[(df.method == "daec") & (df.pattern == "BR") & (~df.smooth) & (df.split == "train")]
     print(f"Δ_opt (BR, raw, train) = {br.loc[br.AP.idxmax(), 'delta']:g}")
-    if args.naive_configs <= 0:
+    if args.naive_configs is not None and args.naive_configs <= 0:
         return
-    sample = [sweep_config("standard"), sweep_config("shifting"), sweep_config("dark", True),
-              sweep_config("daec", False, "BR", 4.0), sweep_config("daec", True, "BR", 3.0)]
+    # one configuration per decoder (and per smoothing DAEC and the DARKs are swept with)
+    sample = [sweep_config("daec", False, "BR", 4.0), sweep_config("daec", True, "BR", 3.0)]
+    sample += [sweep_config(m, s) for m in BASELINES
+               for s in ((False, True) if blurs_itself(m) else (False,))]
     sample = sample[:args.naive_configs]
     per = {}
     for cfg in tqdm(sample, desc="naive", leave=False):

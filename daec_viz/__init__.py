@@ -17,9 +17,71 @@ Examples
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 __version__ = "0.1.0"
+
+
+def _writable(folder: str | Path) -> bool:
+    """True when ``folder`` exists (or can be made) and a file can be created in it."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def numba_cache_dir() -> str | None:
+    """Make numba's ``cache=True`` kernels import and run whatever is writable.
+
+    numba caches compiled kernels in ``$NUMBA_CACHE_DIR`` when it is set (and fails at
+    import, when a kernel is decorated, if that folder cannot be written), else beside
+    the sources (``daec_viz/*/__pycache__``), else in ``~/.cache/numba``; when none of
+    those is writable (a read-only install run by a user without a home, a read-only or
+    missing ``NUMBA_CACHE_DIR``) it raises at import. Called once when ``daec_viz`` is
+    imported, before any kernel: if numba's own choice would fail, ``NUMBA_CACHE_DIR``
+    is pointed at the first writable of ``$DAEC_VIZ_CACHE/numba``,
+    ``$XDG_CACHE_HOME/daec-viz/numba`` (``~/.cache/...``) and a per-user folder in the
+    temporary directory (``/tmp/daec-viz-numba-UID``, then ``/dev/shm/...``).
+
+    Returns the folder it chose, or None when numba's own choice is kept (or nothing at
+    all is writable: then numba raises as it would without daec-viz).
+    """
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    if env:
+        if _writable(env):
+            return None
+    else:
+        package = Path(__file__).resolve().parent
+        in_tree = [package / sub / "__pycache__" for sub in ("decoding", "evaluation")]
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                               ".cache")
+        if all(_writable(d) for d in in_tree) or _writable(os.path.join(xdg, "numba")):
+            return None
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    candidates = [os.path.join(os.environ["DAEC_VIZ_CACHE"], "numba")
+                  if os.environ.get("DAEC_VIZ_CACHE") else None,
+                  os.path.join(os.environ.get("XDG_CACHE_HOME")
+                               or os.path.join(os.path.expanduser("~"), ".cache"),
+                               "daec-viz", "numba"),
+                  os.path.join(os.environ.get("TMPDIR") or "/tmp", f"daec-viz-numba-{uid}"),
+                  f"/dev/shm/daec-viz-numba-{uid}"]
+    for folder in candidates:
+        if folder and _writable(folder):
+            os.environ["NUMBA_CACHE_DIR"] = folder
+            config = sys.modules.get("numba.core.config")
+            if config is not None:  # numba already imported: it read the variable already
+                config.CACHE_DIR = folder
+            return folder
+    return None
+
+
+NUMBA_CACHE_FALLBACK: str | None = numba_cache_dir()
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {

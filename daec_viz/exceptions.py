@@ -46,3 +46,32 @@ class DatasetError(InputError):
 
 class ModelNotInstalledError(DaecVizError, RuntimeError):
     """An optional model or package is missing; the message gives the pip command."""
+
+
+class DataWarning(UserWarning):
+    """The input is valid but the numbers it gives need a word: maps that are NaN/Inf or
+    all <= 0 (decoded as invalid), ground truth that is all crowd, no results at all.
+
+    The CLI prints each one as a ``warning:`` line on stderr; the app shows it with
+    ``st.warning``. Raised with :func:`warn_data`, which names the file and the field like
+    :class:`InputError`.
+    """
+
+
+def warn_data(message: str, *, field: str | None = None, path: str | Path | None = None,
+              stacklevel: int = 2) -> None:
+    """Emit a :class:`DataWarning` formatted like :class:`InputError` (file, field, text).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_data("3 of 40 maps hold NaN/Inf", field="heatmaps", path="run/heatmaps.h5")
+    >>> str(w[0].message)
+    'run/heatmaps.h5: field `heatmaps`: 3 of 40 maps hold NaN/Inf'
+    """
+    import warnings
+
+    text = InputError(message, field=field, path=path).args[0]
+    warnings.warn(DataWarning(text), stacklevel=stacklevel + 1)

@@ -35,6 +35,39 @@ def test_evaluate_json_matches_library(folder, capsys):
                              "pattern": "BR", "blur_kernel": None}
 
 
+@pytest.mark.parametrize("argv,config", [
+    (["--method", "dark_udp"], {"method": "dark_udp", "blur_kernel": 11}),
+    (["--method", "dark_udp", "--blur-kernel", "1"], {"method": "dark_udp", "blur_kernel": 1}),
+    (["--method", "gauss3"], {"method": "gauss3"}),
+    (["--method", "integral"], {"method": "integral", "beta": 10.0}),
+    (["--method", "integral_debiased", "--beta", "4"],
+     {"method": "integral_debiased", "beta": 4.0}),
+])
+def test_evaluate_and_predict_take_the_field_decoders(folder, tmp_path, capsys, argv, config):
+    assert main(["evaluate", str(folder), *argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"] == config  # resolved: the decoder's defaults written out
+    opts = {k: v for k, v in config.items() if k != "method"}
+    expected = evaluate(load_dataset(folder), config["method"], **opts)
+    assert out["stats"] == pytest.approx(expected, abs=1e-12)
+    res = tmp_path / "res.json"
+    assert main(["predict", str(folder), *argv, "--out", str(res), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"] == config
+
+
+def test_bench_times_every_decoder_unless_paper_only(capsys):
+    assert main(["bench", "--n", "3", "--repeats", "1", "--ref-n", "0", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {r["method"] for r in rows} == {"numpy argmax", "standard", "shifting", "dark",
+                                          "daec", "dark_udp", "gauss3", "integral",
+                                          "integral_debiased"}
+    assert main(["bench", "--n", "3", "--repeats", "1", "--ref-n", "0", "--json",
+                 "--paper-only"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {r["method"] for r in rows} == {"numpy argmax", "standard", "shifting", "dark",
+                                          "daec"}
+
+
 def test_evaluate_json_records_the_default_delta(folder, capsys):
     assert main(["evaluate", str(folder), "--method", "daec", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -63,9 +96,21 @@ def test_sweep_writes_table_and_learns_delta(folder, tmp_path, capsys, monkeypat
     import pandas as pd
 
     df = pd.read_csv(out_csv)
-    assert len(df) == report["rows"] == (3 + 2 * 7) * 2  # 3 baselines + 2 patterns x 7 Δ, 2 splits
+    # 7 baselines (every other decoder; raw maps only) + 2 patterns x 7 Δ, on 2 splits
+    assert len(df) == report["rows"] == (7 + 2 * 7) * 2
     br = [c for c in report["learned"] if c["pattern"] == "BR"][0]
     assert br["delta"] > 0 and br["gains"]["dark"] > 0
+    assert set(br["gains"]) == {"standard", "shifting", "dark", "dark_udp", "gauss3",
+                                "integral", "integral_debiased"}
+    # the configs are recorded resolved (β of the integral decoders included)
+    assert {"method": "integral", "beta": 10.0} in report["configs"]
+    assert main(["sweep", str(folder), "--deltas=0:1:1", "--patterns", "BR", "--smooth",
+                 "off", "--baselines", "gauss3", "integral_debiased", "--beta", "5",
+                 "--bootstrap", "0", "--out", str(out_csv), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [c["method"] for c in report["configs"]] == ["gauss3", "integral_debiased",
+                                                        "daec", "daec"]
+    assert report["configs"][1] == {"method": "integral_debiased", "beta": 5.0}
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -90,3 +135,14 @@ def test_errors_json_records_the_resolved_configs(folder, capsys):
         "dark": {"method": "dark", "blur_kernel": 11},
         "daec": {"method": "daec", "sigma": sigma, "delta": 2.5, "pattern": "BR",
                  "blur_kernel": None}}
+    # the field's decoders, the integral one at another β (read by it alone)
+    assert main(["errors", str(folder), "--methods", "dark_udp", "gauss3", "integral",
+                 "--beta", "7", "--bootstrap", "10", "--no-ap", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["info"]["configs"] == {"dark_udp": {"method": "dark_udp", "blur_kernel": 11},
+                                      "gauss3": {"method": "gauss3"},
+                                      "integral": {"method": "integral", "beta": 7.0}}
+    assert main(["errors", str(folder), "--bootstrap", "10", "--no-ap"]) == 0
+    text = capsys.readouterr().out  # every decoder by default, names in full
+    assert all(f"\n{m} " in text for m in ("integral_debiased", "dark_udp", "daec"))
+

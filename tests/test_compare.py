@@ -10,7 +10,7 @@ import pytest
 from synthetic import make_dataset
 
 from daec_viz.cli import main
-from daec_viz.decoding import DecoderConfig
+from daec_viz.decoding import ALL_METHODS, DecoderConfig
 from daec_viz.evaluation.coco_eval import coco_keypoint_stats
 from daec_viz.evaluation.compare import baseline_configs, call_of, compare, per_joint_ap
 from daec_viz.evaluation.predict import predict
@@ -57,6 +57,12 @@ def test_clear_win_clear_loss_and_a_tie(ds):
 def test_best_baseline_is_the_highest_ap(ds):
     r = compare(ds, n_boot=50, joints=False)
     assert set(r.stats) == {"daec", *baseline_configs()}
+    # every decoder is a baseline (the field's too), with its variants
+    assert {c.method for c in r.configs.values()} == set(ALL_METHODS)
+    assert list(baseline_configs()) == [
+        "standard", "standard+smooth", "shifting", "shifting+smooth", "dark", "dark-raw",
+        "dark_udp", "dark_udp-raw", "gauss3", "integral", "integral_debiased"]
+    assert r.configs["dark_udp"].blur_kernel == 11 and r.configs["integral"].beta == 10.0
     best = max((n for n in r.stats if n != "daec"), key=lambda n: r.stats[n]["AP"])
     assert r.best_baseline == best
     assert r.verdict.diff == pytest.approx(r.stats["daec"]["AP"] - r.stats[best]["AP"])
@@ -142,3 +148,12 @@ def test_compare_json_has_the_documented_fields(folder, capsys):
     assert main(["compare", str(folder), "--bootstrap", "50", "--no-joints"]) == 0
     text = capsys.readouterr().out
     assert "verdict: DAEC" in text and "best baseline" in text
+    assert "integral_debiased" in text and "dark_udp-raw" in text
+    # some baselines only, the integral one at another β: recorded in the JSON
+    assert main(["compare", str(folder), "--bootstrap", "20", "--no-joints", "--json",
+                 "--baselines", "dark", "integral", "--beta", "4"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert list(d["methods"]) == ["daec", "dark", "dark-raw", "integral"]
+    assert d["methods"]["integral"]["config"] == {"method": "integral", "beta": 4.0}
+    assert d["methods"]["integral"]["AP"] == pytest.approx(
+        evaluate(load_dataset(folder).subset("test"), "integral", beta=4.0)["AP"], abs=1e-12)

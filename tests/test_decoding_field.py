@@ -26,6 +26,11 @@ from daec_viz.exceptions import InputError
 H, W = 64, 48
 
 
+def mmpose_c_minus_1(hm: np.ndarray) -> np.ndarray:
+    """C - 1 of mmpose's debiasing, C = Σ exp(h) over each map (no β), shape hm[..., 0, 0]."""
+    return np.exp(hm.astype(np.float64)).sum(axis=(-1, -2)) - 1.0
+
+
 def gaussian_map(mu_x: float, mu_y: float, sigma: float, h: int = H, w: int = W,
                  amp: float = 1.0, sigma_y: float | None = None) -> np.ndarray:
     sy = sigma if sigma_y is None else sigma_y
@@ -180,23 +185,30 @@ def test_integral_on_symmetric_maps_gives_the_centre(beta):
         noise = rng.uniform(0, 0.5, (h, w))
         symmetric = noise + noise[::-1, ::-1]  # point-symmetric about the centre
         for hm in (centred, symmetric):
-            for m in ("integral", "integral_debiased"):
-                np.testing.assert_allclose(decode(hm[None, None], m, beta=beta).coords[0, 0],
-                                           [(w - 1) / 2, (h - 1) / 2], atol=1e-9)
+            centre = np.array([(w - 1) / 2, (h - 1) / 2])
+            np.testing.assert_allclose(decode(hm[None, None], "integral", beta=beta)
+                                       .coords[0, 0], centre, atol=1e-9)
+            # mmpose's debiasing moves the centre by (centre - size/2)/(C - 1) = -0.5/(C - 1)
+            np.testing.assert_allclose(decode(hm[None, None], "integral_debiased", beta=beta)
+                                       .coords[0, 0], centre - 0.5 / mmpose_c_minus_1(hm),
+                                       atol=1e-9)
 
 
 # the sampled softmax's pull toward the pixel grid (heatmap px, measured on 200 centres):
 # the softmax of a σ-wide peak is about σ/√β wide, and the narrower it is the more its
-# sampled mean sticks to the grid; the debiased estimate magnifies it by C/(C-1)
+# sampled mean sticks to the grid
 GRID_PULL = {(1.5, 5.0): 3e-3, (1.5, 10.0): 4e-2, (2.0, 5.0): 1e-4, (2.0, 10.0): 4e-3,
              (3.0, 5.0): 1e-4, (3.0, 10.0): 2e-5}
 
 
 @pytest.mark.parametrize("sigma,beta", sorted(GRID_PULL))
-def test_integral_bias_toward_the_centre_matches_theory_and_debias_removes_it(sigma, beta):
-    # Background pixels keep exp(0) = 1 in the softmax, so with C = mean(exp(βh)) the
-    # expectation is ((C-1) μ + c) / C: a pull of (c - μ)/C toward the centre c. The
-    # debiased estimate inverts exactly that, up to the grid pull.
+def test_integral_bias_toward_the_centre_matches_theory_and_mmpose_debias_barely_moves_it(
+        sigma, beta):
+    # Background pixels keep exp(0) = 1 in the softmax, so with c_mean = mean(exp(βh)) the
+    # expectation is ((c_mean - 1) μ + c) / c_mean: a pull of (c - μ)/c_mean toward the
+    # centre c (up to the grid pull). mmpose's debiasing uses C = Σ exp(h) (no β, summed:
+    # about H·W), so it moves the estimate by (x̂ - size/2)/(C - 1) only, < 0.01 px here:
+    # the pull stays (the decoder is mmpose's, not the paper's derivation).
     centre = np.array([(W - 1) / 2, (H - 1) / 2])
     tol = GRID_PULL[sigma, beta]
     rng = np.random.default_rng(int(sigma * 10))
@@ -207,33 +219,42 @@ def test_integral_bias_toward_the_centre_matches_theory_and_debias_removes_it(si
         plain = decode(hm, "integral", beta=beta).coords[0, 0]
         debiased = decode(hm, "integral_debiased", beta=beta).coords[0, 0]
         np.testing.assert_allclose(plain, mu + (centre - mu) / c_mean, atol=tol)
-        np.testing.assert_allclose(debiased, mu, atol=tol)
-        far = np.abs(mu - centre) > 3
-        assert np.all(np.abs(debiased - mu)[far] < np.abs(plain - mu)[far])
+        c1 = mmpose_c_minus_1(hm)[0, 0]
+        assert H * W - 1 < c1 < H * W * np.e
+        np.testing.assert_allclose(debiased, plain + (plain - [W / 2, H / 2]) / c1,
+                                   atol=1e-9)
+        assert np.abs(debiased - plain).max() < 0.01
 
 
-def test_debias_is_the_paper_formula_in_normalised_coordinates():
-    # x_n = C/(C-1) (x̂_n - 1/(2C)) with x_n = (x + 1/2)/W, C = mean(exp(βh))
+def test_debias_is_mmpose_formula_in_normalised_coordinates():
+    # mmpose IntegralRegressionHead.forward, debias=True: x̂_n = Σ softmax(βh)·arange(W)/W,
+    # C = Σ exp(h) (feats.exp().sum(), no β), x_n = C/(C-1) (x̂_n - 1/(2C)), x = W x_n
     hm = noisy_maps(4, n=2, k=3)
     beta = 12.0
     plain = decode(hm, "integral", beta=beta).coords
     ours = decode(hm, "integral_debiased", beta=beta).coords
-    c = np.exp(beta * hm.astype(np.float64)).mean(axis=(-1, -2))[..., None]
+    c = np.exp(hm.astype(np.float64)).sum(axis=(-1, -2))[..., None]
     size = np.array([W, H])
-    u_hat = (plain + 0.5) / size
-    expected = (c / (c - 1) * (u_hat - 1 / (2 * c))) * size - 0.5
+    x_hat_n = plain / size
+    expected = (c / (c - 1) * (x_hat_n - 1 / (2 * c))) * size
     np.testing.assert_allclose(ours, expected, atol=1e-9)
+    # β = 1: C is the softmax's own normaliser (the kernel's one-pass path)
+    plain1 = decode(hm, "integral", beta=1.0).coords
+    np.testing.assert_allclose(decode(hm, "integral_debiased", beta=1.0).coords,
+                               (c / (c - 1) * (plain1 / size - 1 / (2 * c))) * size,
+                               atol=1e-9)
 
 
 @pytest.mark.parametrize("method", FIELD_METHODS)
 def test_mirrored_maps_give_mirrored_coordinates(method):
-    # also pins the debias centre to (W-1)/2: mmpose's arange(W)/W grid with the 1/(2C)
-    # term would put it at W/2 and break this symmetry
+    # also pins mmpose's debias centre to W/2 (its arange(W)/W grid with the 1/(2C) term),
+    # half a pixel off the map's centre (W-1)/2: a + b = W - 1 - 1/(C - 1)
     hm = noisy_maps(12, n=3, k=4).astype(np.float64)
     hm += gaussian_map(17.3, 41.8, 2.0)  # a clear, unique maximum
     a = decode(hm, method).coords
     b = decode(hm[..., ::-1, ::-1], method).coords
-    np.testing.assert_allclose(b, np.array([W - 1, H - 1]) - a, atol=1e-9)
+    shift = 1.0 / mmpose_c_minus_1(hm)[..., None] if method == "integral_debiased" else 0.0
+    np.testing.assert_allclose(b, np.array([W - 1, H - 1]) - shift - a, atol=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
@@ -295,7 +316,10 @@ def test_single_spike():
     for method in FIELD_METHODS:
         r = decode(hm, method, beta=100.0) if "integral" in method else decode(hm, method)
         assert r.valid.all() and r.scores[0, 0] == 1.0
-        np.testing.assert_allclose(r.coords[0, 0], [13, 20], atol=1e-6)
+        want = np.array([13.0, 20.0])
+        if method == "integral_debiased":  # mmpose: + (x - size/2)/(C - 1), C = Σ exp(h)
+            want += (want - [W / 2, H / 2]) / mmpose_c_minus_1(hm)[0, 0]
+        np.testing.assert_allclose(r.coords[0, 0], want, atol=1e-6)
 
 
 @pytest.mark.parametrize("h,w", [(1, 1), (1, 4), (3, 2), (4, 4), (2, 7)])

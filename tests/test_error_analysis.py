@@ -529,3 +529,23 @@ def test_matching_ties_go_to_the_later_gt_as_cocoeval():
     gts = ground_truth_table(coco, 17)
     match, _ = match_detections(pred, np.array([1]), np.array([0.9]), gts, SIG)
     assert want == 11 and gts.ann_id[match[0]] == want
+
+
+def test_every_decoder_is_analysed_by_default(noise_free_demo):
+    """The field's decoders are analysed like the paper's (the default is every decoder);
+    their errors are predict's keypoints minus the GT."""
+    from daec_viz.analysis.pipeline import configs_of
+    from daec_viz.decoding import ALL_METHODS, DecoderConfig
+    from daec_viz.evaluation.predict import predict
+    assert list(configs_of(ALL_METHODS, {"beta": 4.0, "daec": {"delta": 3}})) == \
+        list(ALL_METHODS)
+    assert configs_of(["integral", "gauss3"], {"beta": 4.0}) == {
+        "integral": DecoderConfig("integral", beta=4.0), "gauss3": DecoderConfig("gauss3")}
+    ea = analyse_errors(noise_free_demo, n_boot=5, ap=False, taxonomy=False)
+    assert list(ea.methods) == list(ALL_METHODS)
+    for m in ("dark_udp", "integral_debiased"):
+        me = ea.methods[m]
+        p = predict(noise_free_demo, DecoderConfig(m))
+        np.testing.assert_array_equal(me.pred_hm, p.coords_hm)
+        np.testing.assert_allclose(me.err_hm, np.where(me.usable[..., None],
+                                                       p.coords_hm - me.gt_hm, np.nan))

@@ -52,10 +52,22 @@ def per_method():
 
 
 def test_style_colours():
-    assert METHOD_COLORS == {"standard": "#7f7f7f", "shifting": "#1f77b4", "dark": "#ff7f0e",
-                             "daec": "#d62728", "gt": "#2ca02c"}
+    from daec_viz.decoding import ALL_METHODS
+    from daec_viz.plots.style import METHOD_LABELS, method_label
+    from daec_viz.plots.sweep import PATTERN_COLORS
+    assert {k: METHOD_COLORS[k] for k in ("standard", "shifting", "dark", "daec", "gt")} == {
+        "standard": "#7f7f7f", "shifting": "#1f77b4", "dark": "#ff7f0e", "daec": "#d62728",
+        "gt": "#2ca02c"}
+    # every decoder has one colour and one display name, all distinct, and no decoder
+    # shares a colour with the GT or a cut pattern's curve
+    assert set(METHOD_COLORS) == {*ALL_METHODS, "gt"} and set(METHOD_LABELS) == set(ALL_METHODS)
+    assert len(set(METHOD_COLORS.values())) == len(METHOD_COLORS)
+    assert len(set(METHOD_LABELS.values())) == len(METHOD_LABELS)
+    assert not set(METHOD_COLORS.values()) & (set(PATTERN_COLORS.values()) - {"#d62728"})
     assert method_color("daec BR Δ=3") == "#d62728"
+    assert method_color("dark_udp-raw") == METHOD_COLORS["dark_udp"]  # not DARK's
     assert method_color("unknown") == method_color("unknown")
+    assert method_label("dark_udp") == "DARK-UDP" and method_label("dark-raw") == "dark-raw"
 
 
 def test_quadrant_histogram_bar_heights_are_the_counts(per_method):

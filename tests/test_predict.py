@@ -26,7 +26,12 @@ CONFIGS = [DecoderConfig("standard"), DecoderConfig("shifting", variant="second_
            DecoderConfig("dark"), DecoderConfig("dark", blur_kernel=1),
            DecoderConfig("daec"), DecoderConfig("daec", delta=(2.5, 1), pattern="UL"),
            DecoderConfig("daec", delta=3, blur_kernel=7), DecoderConfig("standard",
-                                                                        blur_kernel=11)]
+                                                                        blur_kernel=11),
+           # the field's: DARK-UDP blurs inside its own step (from the raw argmax), so it
+           # must decode the raw maps, never maps pre-blurred for the "+smooth" configs
+           DecoderConfig("dark_udp"), DecoderConfig("dark_udp", blur_kernel=1),
+           DecoderConfig("gauss3"), DecoderConfig("integral", beta=5),
+           DecoderConfig("integral_debiased")]
 
 
 def _reference(ds, cfg: DecoderConfig):

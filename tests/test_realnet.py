@@ -309,6 +309,39 @@ def test_grid_offset_from_flip_consistency():
 @needs_model
 @needs_data
 @pytest.mark.slow
+def test_blazepose_flip_test_shift(tmp_path, gt_run):
+    """BlazePose's flip test: its mirrored branch comes back one heatmap px left (grid
+    offset -0.5), so ``shift`` aligns the branches: the flip-tested maps are the mean of
+    the original's and the shifted, mirrored-back ones, recorded as flip_mode 'shift'."""
+    from daec_viz.decoding.flip import combine_flip
+    from daec_viz.io.coco_format import COCO_FLIP_PAIRS
+    from daec_viz.io.datasets import load_dataset
+    from daec_viz.realnet.crops import warp_crops
+    from daec_viz.realnet.runners import BlazePoseRunner
+    s = infer.run_inference(DATA / "images", DATA / "person_keypoints.json", tmp_path / "f",
+                            flip_test="shift", dtype="float32", progress=False)
+    ds = load_dataset(s.path)
+    assert ds.meta.flip_mode == "shift" and ds.meta.flip_test
+    assert ds.meta.provenance["flip_pairs"] == [list(p) for p in COCO_FLIP_PAIRS]
+    # row 0 by hand: the network on the crop and on its mirror, combined
+    from PIL import Image
+    runner = BlazePoseRunner()
+    row = ds.instances.iloc[0]
+    img = np.asarray(Image.open(ds.image_path(int(row["image_id"]))).convert("RGB"))
+    bbox = row[["bbox_x", "bbox_y", "bbox_w", "bbox_h"]].to_numpy(float)[None]
+    crop = warp_crops(img, runner.geometry(bbox).input_affine, (256, 256))
+    a = runner.network_heatmaps(crop)
+    b = runner.network_heatmaps(crop[:, :, ::-1].copy())
+    np.testing.assert_allclose(ds.heatmaps[0:1], combine_flip(a, b, COCO_FLIP_PAIRS, "shift"),
+                               atol=1e-5)
+    ap = _evaluate(s.path)
+    assert all(v >= 0.35 for v in ap.values()), ap
+    ds.close()
+
+
+@needs_model
+@needs_data
+@pytest.mark.slow
 def test_infer_detector_boxes(tmp_path):
     out = tmp_path / "det"
     s = infer.run_inference(DATA / "images", DATA / "person_keypoints.json", out,

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from synthetic import make_dataset
 
+from daec_viz.decoding import ALL_METHODS
 from daec_viz.evaluation import sweep as sweep_mod
 from daec_viz.evaluation.scoring import evaluate
 from daec_viz.evaluation.sweep import (
@@ -40,7 +41,22 @@ def test_default_configs_cover_the_paper_grid():
     cfgs = default_configs(2.0)
     daec = [c for c in cfgs if c.method == "daec"]
     assert len(daec) == 21 * 4 * 2
-    assert {c.method for c in cfgs} == {"standard", "shifting", "dark", "daec"}
+    # every decoder is a reference: with and without smoothing where it has a blur
+    # option (DARK and DARK-UDP: as published and on the raw map), else once
+    assert {c.method for c in cfgs} == set(ALL_METHODS)
+    count = pd.Series([c.method for c in cfgs if c.method != "daec"]).value_counts()
+    assert count.to_dict() == {"standard": 2, "shifting": 2, "dark": 2, "dark_udp": 2,
+                               "gauss3": 1, "integral": 1, "integral_debiased": 1}
+    assert {c.blur_kernel for c in cfgs if c.method == "dark_udp"} == {1, 11}
+    assert len(set(cfgs)) == len(cfgs)
+    # β reaches the integral decoders only; the paper's baselines alone on request
+    b = default_configs(2.0, [0.0], ("BR",), beta=4.0)
+    assert {c.beta for c in b if c.beta is not None} == {4.0}
+    assert [c.method for c in b if c.beta is not None] == ["integral", "integral_debiased"]
+    paper = default_configs(2.0, [0.0], ("BR",), baselines=("standard", "shifting", "dark"))
+    assert {c.method for c in paper} == {"standard", "shifting", "dark", "daec"}
+    with pytest.raises(InputError, match="baseline"):
+        default_configs(2.0, baselines=("daec",))
 
 
 def _sweep(tmp_path, bias, seed=0):
@@ -88,6 +104,13 @@ def test_sweep_rows_equal_direct_evaluation(sweeps):
     row = df[(df.method == "dark") & (df.split == "train")]
     assert row["AP"].iloc[0] == pytest.approx(
         evaluate(ds.subset("train"), "dark", blur_kernel=1)["AP"], abs=1e-12)
+    # the field's decoders: the same numbers as evaluating each alone
+    for method, opts in (("dark_udp", {"blur_kernel": 1}), ("gauss3", {}),
+                         ("integral", {}), ("integral_debiased", {})):
+        row = df[(df.method == method) & (df.split == "test")]
+        assert len(row) == 1 and not row["smooth"].iloc[0]
+        assert row["AP"].iloc[0] == pytest.approx(evaluate(test, method, **opts)["AP"],
+                                                  abs=1e-12), method
 
 
 def test_smoothed_configs_equal_decoding_with_blur(tmp_path):
@@ -110,7 +133,7 @@ def test_results_are_cached_outside_the_dataset(tmp_path, monkeypatch):
     cfgs = [sweep_config("daec", False, "BR", 4.0), sweep_config("dark", True)]
     first = run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("sweep-*.csv"))) == 1
-    monkeypatch.setattr(sweep_mod, "predict_many", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(sweep_mod, "decode_slices", lambda *a, **k: pytest.fail("recomputed"))
     second = run_sweep(ds, cfgs, cache_dir=tmp_path / "cache")
     pd.testing.assert_frame_equal(first, second, check_dtype=False)
     assert sorted(p.name for p in folder.iterdir()) == before
@@ -132,15 +155,58 @@ def test_unknown_split_is_a_clear_error(sweeps):
         choose_delta(df, "BR", train="val")
 
 
-def test_memory_groups_give_the_same_table(tmp_path):
+def test_keypoints_spilled_to_disk_give_the_same_table(tmp_path, monkeypatch):
     ds = load_dataset(make_dataset(tmp_path / "g", n_images=20, jitter=0.5, noise=0.02,
                                    size=(20, 50)))
     cfgs = default_configs(2.0, [0.0, 2.5, 4.0], ("BR", "UL"))
     one = run_sweep(ds, cfgs, use_cache=False)
-    assert sweep_mod._decode_groups(cfgs, len(ds), 17, 1e-6) == [[i] for i in range(len(cfgs))]
-    many = run_sweep(ds, cfgs, use_cache=False, memory_mb=1e-6, batch=7)
+    reads = []
+    real = ds.heatmaps.read_rows
+    monkeypatch.setattr(ds.heatmaps, "read_rows", lambda r: reads.append(len(r)) or real(r))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    opened = []
+    real_store = sweep_mod.KeypointStore
+
+    def store(*a, **k):
+        opened.append(real_store(*a, **k))
+        return opened[-1]
+
+    monkeypatch.setattr(sweep_mod, "KeypointStore", store)
+    many = run_sweep(ds, cfgs, use_cache=False, memory_mb=1e-6, batch=7, scratch_dir=scratch)
     pd.testing.assert_frame_equal(one, many)
     assert len(one) == len(cfgs) * len(ds.splits)
+    # every configuration from ONE read of the cache, keypoints through the scratch file,
+    # which is gone afterwards
+    assert sum(reads) == len(ds) and max(reads) == 7
+    assert opened[0].on_disk and list(scratch.iterdir()) == []
+
+
+def test_keypoint_store_round_trips_in_memory_and_on_disk(tmp_path):
+    from daec_viz.evaluation.predict import plan_decoding, resolve_config
+
+    ds = load_dataset(make_dataset(tmp_path / "r", n_images=4, size=(20, 50)))
+    cfgs = [resolve_config(ds, c) for c in default_configs(2.0, [1.0, 2.0], ("BR",),
+                                                              baselines=("standard",))]
+    plan = plan_decoding(cfgs)
+    rng = np.random.default_rng(0)
+    n, k = 11, 3
+    coords = rng.normal(size=(len(cfgs), n, k, 2))
+    maxv = rng.normal(size=(len(cfgs), n, k))
+    for own in plan.owners:  # configs sharing maxima get equal rows, as decode_slice's
+        for j, o in enumerate(plan.maxval_owner):
+            if o == own:
+                maxv[j] = maxv[own]
+    for mb in (1e3, 1e-6):
+        with sweep_mod.KeypointStore(plan, n, k, mb, tmp_path) as st:
+            for start in range(0, n, 4):
+                st.write(start, coords[:, start:start + 4],
+                         maxv[plan.owners, start:start + 4])
+            assert st.on_disk == (mb < 1)
+            for j in range(len(cfgs)):
+                np.testing.assert_array_equal(st.coords(j), coords[j])
+                np.testing.assert_array_equal(st.maxvals(j), maxv[j])
+    assert list(tmp_path.glob("daec-viz-sweep-*")) == []
 
 
 def test_cache_key_changes_with_every_input(tmp_path):
@@ -191,8 +257,15 @@ def test_dark_baseline_is_dark_with_its_blur(tmp_path):
     dark = df[(df.method == "dark") & (df.split == "test")].set_index("smooth")["AP"]
     std = df[(df.method == "standard") & (df.split == "test")].set_index("smooth")["AP"]
     assert dark[True] != dark[False]  # the two DARK variants differ on these maps
+    udp = df[(df.method == "dark_udp") & (df.split == "test")].set_index("smooth")["AP"]
+    one = {m: df[(df.method == m) & (df.split == "test")]["AP"]
+           for m in ("gauss3", "integral", "integral_debiased")}
     for smooth in (False, True):
         c = choose_delta(df, "BR", smooth)
         assert c.baselines["dark"] == dark[True]
+        assert c.baselines["dark_udp"] == udp[True]  # DARK-UDP as published: its own blur
         assert c.baselines["standard"] == std[smooth]
         assert c.gains["dark"] == pytest.approx(c.test_value - dark[True])
+        for m, rows in one.items():  # no blur option: their one row, either way
+            assert len(rows) == 1 and c.baselines[m] == rows.iloc[0]
+        assert set(c.gains) == set(ALL_METHODS) - {"daec"}

@@ -31,7 +31,7 @@ from daec_viz.analysis.vectors import (
     normalise_by_oks_scale,
     quadrant_stats,
 )
-from daec_viz.decoding import METHODS, DecoderConfig
+from daec_viz.decoding import ALL_METHODS, DecoderConfig
 from daec_viz.evaluation.coco_eval import oks_nms
 from daec_viz.evaluation.ground_truth import gt_in_heatmap, inside_heatmap
 from daec_viz.evaluation.predict import predict_many
@@ -45,9 +45,10 @@ def configs_of(methods: Iterable[str], decode_options: Mapping[str, Any] | None 
     (``{"delta": 3}`` or ``{"daec": {"delta": 3}}``); options a method does not read are
     dropped by the config itself."""
     methods = list(methods)
-    bad = [m for m in methods if m not in METHODS]
+    bad = [m for m in methods if m not in ALL_METHODS]
     if bad or not methods:
-        raise InputError(f"expected methods from {METHODS}, got {methods}", field="methods")
+        raise InputError(f"expected methods from {ALL_METHODS}, got {methods}",
+                         field="methods")
     opts = dict(decode_options or {})
     shared = {k: v for k, v in opts.items() if not isinstance(v, Mapping)}
     return {m: DecoderConfig.of(m, **{**shared, **dict(opts.get(m) or {})})
@@ -116,8 +117,7 @@ def matched_ground_truth(match: np.ndarray, gts: GroundTruthTable, affines: np.n
     return gt_kp, area, gt_in_heatmap(labelled_xy(gt_kp), affines)
 
 
-def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting", "dark",
-                                                           "daec"),
+def analyse_errors(dataset: Any, methods: Iterable[str] = ALL_METHODS,
                    decode_options: Mapping[str, Any] | None = None, batch: int = 256, *,
                    configs: Mapping[str, DecoderConfig] | None = None,
                    maps: np.ndarray | None = None,
@@ -136,7 +136,8 @@ def analyse_errors(dataset: Any, methods: Iterable[str] = ("standard", "shifting
     Parameters
     ----------
     dataset : a :class:`~daec_viz.io.datasets.Dataset` (or a subset view).
-    methods : decoders, from :data:`daec_viz.decoding.METHODS` (the result's keys).
+    methods : decoders, from :data:`daec_viz.decoding.ALL_METHODS` (the result's keys;
+        default: every decoder).
     decode_options : options of each method's :class:`~daec_viz.decoding.DecoderConfig`:
         either shared (``{"delta": 3, "pattern": "BR"}``) or per method
         (``{"daec": {"delta": 3}}``), or both; an option a method does not read is dropped.

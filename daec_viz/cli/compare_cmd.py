@@ -6,16 +6,19 @@ import argparse
 import json
 import math
 
-from daec_viz.cli.common import Progress, add_dataset_argument, open_dataset
+from daec_viz.cli.common import Progress, add_beta_option, add_dataset_argument, open_dataset
 from daec_viz.decoding import PATTERNS, DecoderConfig
+from daec_viz.evaluation.sweep import BASELINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="DAEC vs every baseline with 95 %% intervals and a "
                                        "verdict (better / worse / no detectable difference)",
-                       description="Score DAEC and standard, shifting, DARK (each with and "
-                                   "without smoothing) on one split, bootstrap every AP over "
-                                   "images (paired), and call DAEC minus the best baseline.")
+                       description="Score DAEC and every other decoder (standard, shifting, "
+                                   "DARK, DARK-UDP, gauss3, integral, integral_debiased; each "
+                                   "with and without smoothing where it has a blur option) on "
+                                   "one split, bootstrap every AP over images (paired), and "
+                                   "call DAEC minus the best baseline.")
     add_dataset_argument(p)
     p.add_argument("--split", default=None,
                    help="split to score (default: test when the dataset has one, else all)")
@@ -25,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma", type=float, default=None,
                    help="DAEC window σ in heatmap px (default: the cache's σ)")
     p.add_argument("--smooth", action="store_true", help="blur the maps before DAEC")
+    p.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(BASELINES),
+                   metavar="METHOD", help="decoders DAEC is held against, each with its "
+                   f"variants (default: all of {', '.join(BASELINES)})")
+    add_beta_option(p)
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -45,12 +52,13 @@ def format_report(d: dict) -> str:
     """The readable table of ``daec-viz compare``."""
     lines = [f"split {d['split']!r}: {d['n_persons']} persons, {d['n_images']} images; "
              f"{d['n_boot']} paired bootstrap replicates over images (seed {d['seed']})", ""]
-    lines.append(f"{'decoder':<16} {'AP':>7}  {'95 % interval':<18}  config")
+    nw = max([16, *map(len, d["methods"])])  # e.g. integral_debiased
+    lines.append(f"{'decoder':<{nw}} {'AP':>7}  {'95 % interval':<18}  config")
     for name, m in d["methods"].items():
         mark = " <- best baseline" if name == d["best_baseline"] else ""
         cfg = ", ".join(f"{k}={v}" for k, v in m["config"].items() if k != "method"
                         and v is not None)
-        lines.append(f"{name:<16} {m['AP']:7.4f}  {_ci(m['AP_ci']):<18}  {cfg}{mark}")
+        lines.append(f"{name:<{nw}} {m['AP']:7.4f}  {_ci(m['AP_ci']):<18}  {cfg}{mark}")
     v = d["verdict"]
     lo, hi = v["diff_ci"]
     lines += ["", f"verdict: DAEC − {v['baseline']} = {v['diff']:+.4f} AP, "
@@ -61,12 +69,13 @@ def format_report(d: dict) -> str:
     if joints:
         names = list(d["methods"])
         lines += ["", "per-joint AP (OKS of that joint alone); * = best per row",
-                  f"{'joint':<16} " + " ".join(f"{n[:15]:>15}" for n in names)]
+                  f"{'joint':<16} " + " ".join(f"{n:>{max(15, len(n))}}" for n in names)]
         for j in joints:
             vals = [d["methods"][n]["per_joint_AP"][j] for n in names]
             best = max(vals)
             lines.append(f"{j:<16} " + " ".join(
-                f"{v:14.4f}{'*' if v == best and v >= 0 else ' '}" for v in vals))
+                f"{v:{max(15, len(n)) - 1}.4f}{'*' if v == best and v >= 0 else ' '}"
+                for n, v in zip(names, vals, strict=True)))
     for w in d["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
@@ -74,7 +83,7 @@ def format_report(d: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from daec_viz.decoding import DEFAULT_BLUR_KERNEL
-    from daec_viz.evaluation.compare import compare
+    from daec_viz.evaluation.compare import baseline_configs, compare
     from daec_viz.evaluation.splits import report_split
     from daec_viz.exceptions import InputError
 
@@ -85,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = DecoderConfig("daec", sigma=args.sigma, delta=args.delta, pattern=args.pattern,
                         blur_kernel=DEFAULT_BLUR_KERNEL if args.smooth else None)
     with Progress("compare", disable=args.json) as bar:
-        result = compare(ds, cfg, split=split, n_boot=args.bootstrap, seed=args.seed,
+        result = compare(ds, cfg, split=split,
+                         baselines=baseline_configs(beta=args.beta, methods=args.baselines),
+                         n_boot=args.bootstrap, seed=args.seed,
                          ci=args.ci, joints=not args.no_joints, progress=bar)
     d = result.to_dict()
     d["dataset"] = str(ds.path)

@@ -5,7 +5,9 @@ x right, y down; errors on an axis are counted as ``none``) and whether they fol
 paper's BR > UR > BL > UL, the mean bias (heatmap px) with its bootstrap interval, the
 sub-pixel phase amplitude, and the Ronchi & Perona keypoint taxonomy with the AP after
 correcting each error type. ``--json`` prints the full summary (per-joint bias, phase
-curves, ...) of :meth:`daec_viz.analysis.ErrorAnalysis.to_dict`.
+curves, ...) of :meth:`daec_viz.analysis.ErrorAnalysis.to_dict`, and per decoder
+``bias_sources``: its mean heatmap-px error split into flip test, target encoding,
+convention, decoder and network (:mod:`daec_viz.analysis.bias_sources`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import json
 from typing import Any
 
 from daec_viz.analysis.taxonomy import ERROR_TYPES, TAXONOMY
-from daec_viz.cli.common import Progress, add_dataset_argument, open_dataset
-from daec_viz.decoding import METHODS, PATTERNS
+from daec_viz.cli.common import Progress, add_beta_option, add_dataset_argument, open_dataset
+from daec_viz.decoding import ALL_METHODS, PATTERNS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,11 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "taxonomy (good/jitter/inversion/swap/miss) with the AP "
                                    "after correcting each error type.")
     add_dataset_argument(p)
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
-                   metavar="METHOD", help=f"decoders (default: all of {', '.join(METHODS)})")
+    p.add_argument("--methods", nargs="+", choices=ALL_METHODS, default=list(ALL_METHODS),
+                   metavar="METHOD", help=f"decoders (default: all of {', '.join(ALL_METHODS)})")
     p.add_argument("--delta", type=float, default=None,
                    help="DAEC cut Δ in heatmap px (default int(σ + 2))")
     p.add_argument("--pattern", choices=PATTERNS, default="BR", help="DAEC cut corner")
+    add_beta_option(p)
     p.add_argument("--split", default=None, help="analyse one split only (e.g. test)")
     p.add_argument("--batch", type=int, default=256, help="instances per slice (default 256)")
     p.add_argument("--bootstrap", type=int, default=1000,
@@ -55,7 +58,8 @@ def _decode_options(args: argparse.Namespace) -> dict[str, Any]:
     daec: dict[str, Any] = {"pattern": args.pattern}
     if args.delta is not None:
         daec["delta"] = args.delta
-    return {"daec": daec}
+    # shared: read by the integral decoders only (the others' configs drop it)
+    return {"daec": daec, **({} if args.beta is None else {"beta": args.beta})}
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
@@ -70,44 +74,45 @@ def format_report(summary: dict[str, Any]) -> str:
              "quadrants  image axes (x right, y down); errors on an axis count as 'none' "
              "and are left out of the shares", ""]
     methods = summary["methods"]
-    lines.append(f"{'method':<9} {'n':>6}  " + "  ".join(f"{q:>12}" for q in
+    w = max([9, *map(len, methods)])  # the longest decoder name, e.g. integral_debiased
+    lines.append(f"{'method':<{w}} {'n':>6}  " + "  ".join(f"{q:>12}" for q in
                                                          ("BR", "UR", "BL", "UL"))
                  + f"  {'none':>5}  BR>UR>BL>UL")
     for m, s in methods.items():
         q = s["quadrants"]
         cells = "  ".join(f"{q['counts'][k]:>5} {_fmt(q['shares'][k], '6.1%')}"
                           for k in ("BR", "UR", "BL", "UL"))
-        lines.append(f"{m:<9} {s['analysed']:>6}  {cells}  {q['counts']['none']:>5}  "
+        lines.append(f"{m:<{w}} {s['analysed']:>6}  {cells}  {q['counts']['none']:>5}  "
                      f"{'yes' if q['follows_paper_order'] else 'no'}")
-    lines += ["", f"{'method':<9} {'mean |e| hm':>11} {'bias x (hm px)':>24} "
+    lines += ["", f"{'method':<{w}} {'mean |e| hm':>11} {'bias x (hm px)':>24} "
                   f"{'bias y (hm px)':>24} {'quadrant':>8} {'phase amp x/y':>14}"]
     for m, s in methods.items():
         b = s["bias"]["hm"]["overall"]
         mx, my = b["mean"]
         lo, hi = b["lo"], b["hi"]
         amp = s["phase"]["amplitude"]
-        lines.append(f"{m:<9} {_fmt(s['mean_error_hm']):>11} "
+        lines.append(f"{m:<{w}} {_fmt(s['mean_error_hm']):>11} "
                      f"{_fmt(mx, '+.3f'):>7} [{_fmt(lo[0], '+.3f')}, {_fmt(hi[0], '+.3f')}] "
                      f"{_fmt(my, '+.3f'):>7} [{_fmt(lo[1], '+.3f')}, {_fmt(hi[1], '+.3f')}] "
                      f"{b['quadrant'] or '-':>8} {_fmt(amp[0], '.2f'):>6}/{_fmt(amp[1], '.2f')}")
     if any("taxonomy" in s for s in methods.values()):
         lines += ["", "taxonomy (Ronchi & Perona 2017): share of the labelled keypoints of "
                       "matched detections"]
-        lines.append(f"{'method':<9} " + " ".join(f"{t:>9}" for t in TAXONOMY))
+        lines.append(f"{'method':<{w}} " + " ".join(f"{t:>9}" for t in TAXONOMY))
         for m, s in methods.items():
             t = s.get("taxonomy")
             if t:
-                lines.append(f"{m:<9} " + " ".join(f"{_fmt(t['shares'][k], '9.1%')}"
+                lines.append(f"{m:<{w}} " + " ".join(f"{_fmt(t['shares'][k], '9.1%')}"
                                                    for k in TAXONOMY))
         if any("ap" in s.get("taxonomy", {}) for s in methods.values()):
             lines += ["", f"AP with each error type corrected "
                           f"({info.get('correction') or 'gt'} placement)"]
             cols = ("original",) + ERROR_TYPES + ("all",)
-            lines.append(f"{'method':<9} " + " ".join(f"{c:>9}" for c in cols))
+            lines.append(f"{'method':<{w}} " + " ".join(f"{c:>9}" for c in cols))
             for m, s in methods.items():
                 ap = s.get("taxonomy", {}).get("ap")
                 if ap:
-                    lines.append(f"{m:<9} " + " ".join(f"{ap[c]:9.4f}" for c in cols))
+                    lines.append(f"{m:<{w}} " + " ".join(f"{ap[c]:9.4f}" for c in cols))
     return "\n".join(lines)
 
 
@@ -130,6 +135,12 @@ def run(args: argparse.Namespace) -> int:
     summary = ea.to_dict(per_joint=args.json)
     summary["info"]["split"] = args.split or "all"
     if args.json:
+        from daec_viz.analysis.bias_sources import bias_sources
+        from daec_viz.decoding import DecoderConfig
+
+        cfgs = {m: DecoderConfig.from_dict(ea.info["configs"][m]) for m in ea.methods}
+        for m, b in bias_sources(ds, ea.methods, cfgs, batch=args.batch).items():
+            summary["methods"][m]["bias_sources"] = b.to_dict()
         print(json.dumps(summary, indent=2))
     else:
         print(format_report(summary))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from daec_viz.cli.common import (
@@ -15,6 +14,7 @@ from daec_viz.cli.common import (
     open_dataset,
 )
 from daec_viz.exceptions import InputError
+from daec_viz.io.atomic import write_json_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".json":
         raise InputError(f"expected a .json file name, got {out.name!r}", field="--out")
+    if out.is_dir():
+        raise InputError("is a folder; expected a file name", field="--out", path=out)
     ds = open_dataset(args.dataset)
     if args.split:
         ds = ds.subset(args.split)
@@ -46,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
         pred = predict(ds, config, progress=bar)
     results, img_ids = submission(ds, pred.coords_img, pred.maxvals)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(list(results)))
-    tmp.replace(out)  # atomic: an interrupted run never leaves a half file
+    write_json_atomic(out, list(results))  # an interrupted run never leaves a half file
     summary = {"out": str(out), "dataset": str(ds.path), "split": args.split or "all",
                "config": config.to_dict(), "results": len(results), "images": len(img_ids)}
     if args.json:

@@ -47,7 +47,7 @@ True
 >>> decode(hm, method="gauss3").coords.round(6).tolist()
 [[[20.3, 30.6]]]
 >>> decode(hm, DecoderConfig("integral_debiased", beta=10)).coords.round(2).tolist()
-[[[20.3, 30.6]]]
+[[[20.45, 30.64]]]
 """
 
 from __future__ import annotations

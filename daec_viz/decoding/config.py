@@ -96,6 +96,26 @@ _FIELDS = ("method", "sigma", "delta", "pattern", "blur_kernel", "variant", "bet
 _OWN_BLUR = ("dark", "dark_udp")
 
 
+def blurs_itself(method: str) -> bool:
+    """True for a decoder whose blur is part of the method as published (DARK, DARK-UDP:
+    their config resolves to a kernel > 1); its kernel-1 variant is the raw-map ablation.
+
+    >>> [m for m in ALL_METHODS if blurs_itself(m)]
+    ['dark', 'dark_udp']
+    """
+    return method in _OWN_BLUR
+
+
+def can_smooth(method: str) -> bool:
+    """True for a decoder that reads a blur kernel (a "+smooth" or raw-map variant);
+    gauss3 and the integral decoders have none.
+
+    >>> [m for m in ALL_METHODS if not can_smooth(m)]
+    ['gauss3', 'integral', 'integral_debiased']
+    """
+    return "blur_kernel" in OPTIONS[method]
+
+
 def default_delta(sigma: float) -> int:
     """The paper's empirical optimum without smoothing, ``Δ = int(σ + 2)`` (heatmap px)."""
     return int(sigma + 2.0)
@@ -185,9 +205,9 @@ class DecoderConfig:
                 set_(self, name, None)
         if self.sigma is not None:
             s = _real(self.sigma, "sigma")
-            if s <= 0:
-                raise InputError(f"expected a positive number, got {self.sigma!r}",
-                                 field="sigma")
+            if s <= 0 or s > MAX_ABS_DELTA:
+                raise InputError(f"expected a positive number <= {MAX_ABS_DELTA:g} "
+                                 f"(heatmap px), got {self.sigma!r}", field="sigma")
             set_(self, "sigma", s)
         if self.delta is not None:
             set_(self, "delta", _delta_pair(self.delta))

@@ -11,28 +11,31 @@ grid ``arange(W) / W``; times ``W`` that is this project's grid (pixel centres a
 integers), so the two agree exactly.
 
 ``integral_debiased`` (Gu, Yang & Yao, ICCV 2021, "Removing the Bias of Integral Pose
-Regression"; mmpose, same file, ``if self.debias:``). Why the plain expectation is biased:
-every background pixel (h ≈ 0) keeps a softmax weight exp(0) = 1, so the expectation is a
-mix of the peak's position and the map centre. Write ``C`` for the mean of ``exp(β h)``
-over the map (the paper's C: the integral of exp(βh) over the map taken as the unit
-square, whose background contributes exactly 1). Then, per axis, with ``x̂_n`` the
-expectation in coordinates normalised to that unit square,
+Regression") exactly as mmpose implements it: ``IntegralRegressionHead.forward`` in
+``mmpose/models/heads/regression_heads/integral_regression_head.py`` (``if
+self.debias:``; ``DSNTHead`` inherits it), checked against mmpose's main branch of
+2025-08 (commit 759b39c). With ``x̂_n`` the softmax expectation on mmpose's normalised
+grid ``arange(W) / W`` (``x̂_n = x̂ / W``, ``x̂`` in heatmap px) and
 
-    x_n = C / (C - 1) · (x̂_n - 1 / (2C))
+    C = Σ exp(h)   over the H·W pixels of the map, *without* β (mmpose sums
+                   ``feats.exp()`` while its softmax uses ``feats · β``),
 
-undoes the mix when the excess ``exp(β h) - 1`` is symmetric about the keypoint (a
-Gaussian peak away from the border): the background's mean is the centre 1/2 and its
-weight 1/C. Conversion to this project's pixels: the unit square has pixel ``i`` on
-``[i/W, (i+1)/W]``, i.e. ``x_n = (x + 1/2) / W`` (pixel centres at +0.5 in normalised
-units), and the formula becomes
+per axis
 
-    x = (C x̂ - (W - 1)/2) / (C - 1) = x̂ + (x̂ - (W - 1)/2) / (C - 1)
+    x_n = C / (C - 1) · (x̂_n - 1 / (2C)),    x = W · x_n = x̂ + (x̂ - W/2) / (C - 1)
 
-with ``(W - 1)/2`` the map centre in heatmap px (likewise y with H). ``C - 1`` is computed
-as ``expm1(log C)`` so a nearly flat map (C close to 1) loses no digits; where ``C <= 1``
-(no mass above the background, e.g. a map of mostly negative values) there is nothing to
-compensate and the plain expectation is kept. The correction is not clamped: as
-``C → 1`` it grows without bound, as the formula does.
+(heatmap px; likewise y with H). Why the plain expectation is biased: every background
+pixel (h ≈ 0) keeps a softmax weight exp(0) = 1, so the expectation mixes the peak's
+position with the map centre. Gu et al.'s formula undoes that mix when C counts the
+background as 1 (the map taken as the unit square, C the mean of exp(β h)); mmpose's C
+counts it as H·W and drops β, so on decoded heatmaps (h in [0, 1]) C ≈ H·W and the
+correction is at most about W / (2 H W) px (< 0.01 px on 64x48): ``integral_debiased``
+is then, as in mmpose, almost the plain soft-argmax. The W/2 centre (not (W-1)/2) is
+mmpose's too: its grid puts pixel centres at i/W while the 1/(2C) term assumes the
+background's mean is 1/2. ``C - 1`` is computed as ``expm1(log C)``; ``C`` is summed as
+``exp(max h) · Σ exp(h - max h)``, one more exponential pass over the map unless β = 1;
+where ``C <= 1`` (impossible for a valid map, whose maximum is > 0) the plain expectation
+is kept.
 
 Choice of β (option ``beta``, default :data:`~daec_viz.decoding.config.DEFAULT_BETA` =
 10): the softmax acts on ``β h``, so β only makes sense relative to the maps' maxima, which
@@ -42,26 +45,11 @@ with a unit peak β = 1 leaves the softmax almost uniform (on 64x48 the backgrou
 90 times the peak's) and the expectation sits near the map centre. β = 10 is mmpose's
 Debias-IPR configuration (Gu et al.'s setting): the softmax near a σ = 2 peak is then
 ``exp(β) exp(-β r²/(2σ²))``, about a Gaussian of σ/√β ≈ 0.6 px, and its mass outweighs
-the background about 20 to 1 (the plain integral keeps ~5 % of the offset from the map
-centre; the debiased one removes it). The narrower the softmax, the more its sampled mean
-is pulled toward the pixel grid: on noise-free σ = 2 peaks the debiased estimate is within
-3e-3 px of the truth at β = 10 (σ = 1.5: 0.03 px; σ = 3: 1e-5 px), 0.02 px at β = 15,
-0.08 px at β = 25, and 1e-4 px at β = 5, where however the background outweighs the peak
-3 to 1 and the compensation magnifies noise about 4-fold. For maps whose peaks are about
+the background about 20 to 1: the plain integral keeps ~5 % of the offset from the map
+centre (mmpose's debiasing, with its summed C, leaves that almost whole; see above), and
+the narrower the softmax, the more its sampled mean is pulled toward the pixel grid.
+For maps whose peaks are about
 ``a`` rather than 1, β ≈ 10/a gives the same concentration.
-
-Two places where mmpose's code differs from the paper's formula, and what is done here:
-
-* mmpose sums ``exp(feats)`` over the pixels for ``C`` (no mean, and without β although
-  its softmax uses ``feats · β``). Summed, ``C`` counts the background as ``H·W`` instead
-  of 1, so ``C/(C-1)`` and ``1/(2C)`` shrink the correction by about ``H·W`` (to < 0.01 px
-  on a 64x48 map: a no-op on decoded heatmaps). Here ``C`` is the mean of ``exp(β h)``,
-  which makes the formula the exact inverse of the background mix; equivalently, with
-  ``S = Σ exp(β h)``, ``x = (S x̂ - H W (W-1)/2) / (S - H W)``.
-* mmpose normalises with ``arange(W) / W`` (pixel centres at integers) while the 1/(2C)
-  term assumes the background's mean is the square's centre 1/2; on that grid the
-  background's mean is ``(W-1)/(2W)``, which would leave a bias of ``-0.5/(C-1)`` px.
-  Normalising with pixel centres at +0.5, as above, removes it.
 
 The exponentials are the hot path (every pixel of every map), so they are computed with a
 vectorisable float64 ``exp`` (Cody–Waite range reduction, a degree-12 polynomial and the
@@ -80,6 +68,7 @@ import numba as nb
 import numpy as np
 
 from daec_viz.decoding.argmax import scan_map
+from daec_viz.decoding.threads import run_kernel
 
 _LOG2E = 1.4426950408889634
 # ln 2 split so that k * _LN2_HI is exact for |k| < 2**20 (fdlibm's constants)
@@ -145,7 +134,30 @@ def _expectation(img, m, beta, mant, bits):
     return s, sx, sy
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, nogil=True)
+def _sum_exp(img, m, mant, bits):
+    # Σ exp(img - m) over one map to ~1e-7 relative: a degree-6 Taylor polynomial after
+    # the range reduction to |r| <= ln2/2 (exp = mant * 2**k as in _exp_row). Enough for
+    # C, which enters only through 1/(C - 1) ~ 1/(H W) (an error of 1e-7 in C moves x by
+    # < 1e-9 px), at about half the cost of the exact exp pass.
+    h = img.shape[0]
+    scale = bits.view(np.float64)
+    s = 0.0
+    for y in range(h):
+        row = img[y]
+        for j in range(row.shape[0]):
+            t = np.float64(row[j]) - m
+            t = t if t > _EXP_MIN else _EXP_MIN
+            kf = np.floor(t * _LOG2E + 0.5)
+            r = (t - kf * _LN2_HI) - kf * _LN2_LO
+            mant[j] = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (
+                1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))))
+            bits[j] = (np.int64(kf) + 1023) << 52
+        s += _row_sums(mant, scale)[0]
+    return s
+
+
+@nb.njit(cache=True, nogil=True)
 def integral_kernel(hm, beta, debias, coords, scores, valid):
     """Soft-argmax of every map, optionally bias-compensated (Gu et al.).
 
@@ -153,23 +165,23 @@ def integral_kernel(hm, beta, debias, coords, scores, valid):
     keep their integer argmax.
     """
     m_maps, h, w = hm.shape
-    log_n = math.log(h * w)
-    cx = 0.5 * (w - 1)
-    cy = 0.5 * (h - 1)
-    for i in nb.prange(m_maps):
+    cx = 0.5 * w  # mmpose's 1/(2C) term on its arange(W)/W grid: centre W/2 in heatmap px
+    cy = 0.5 * h
+    mant = np.empty(w)  # scratch, once per block of maps
+    bits = np.empty(w, np.int64)
+    for i in range(m_maps):
         img = hm[i]
         idx, mx, ok = scan_map(img.reshape(h * w))
         fx = np.float64(idx % w)
         fy = np.float64(idx // w)
         if ok:
-            mant = np.empty(w)
-            bits = np.empty(w, np.int64)
             s, sx, sy = _expectation(img, mx, beta, mant, bits)
             fx = sx / s
             fy = sy / s
             if debias:
-                # log C, C = mean(exp(beta h)) = exp(beta max) * s / (H W)
-                log_c = beta * mx + math.log(s) - log_n
+                # log C, C = sum(exp(h)) without beta (mmpose: feats.exp().sum()); one more
+                # (cheaper) exp pass unless beta == 1
+                log_c = mx + math.log(s if beta == 1.0 else _sum_exp(img, mx, mant, bits))
                 if log_c > 0.0:
                     inv = 1.0 / math.expm1(log_c)  # 1 / (C - 1); 0 when C overflows
                     fx += (fx - cx) * inv
@@ -194,8 +206,8 @@ def run_integral(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: 
     >>> run_integral(hm, c, s, v)  # pulled toward the centre (11.5, 15.5)
     >>> c.round(2).tolist()
     [[6.07, 19.95]]
-    >>> run_integral(hm, c, s, v, debias=True)  # the pull removed
-    >>> c.round(2).tolist()
-    [[6.0, 20.0]]
+    >>> run_integral(hm, c, s, v, debias=True)  # mmpose's C = Σ exp(h) ≈ 801: 0.007 px
+    >>> c.round(3).tolist()
+    [[6.059, 19.951]]
     """
-    integral_kernel(hm, float(beta), bool(debias), coords, scores, valid)
+    run_kernel(integral_kernel, hm, (float(beta), bool(debias)), coords, scores, valid)

@@ -4,9 +4,9 @@ These mirror the post-processing of Simple Baselines/HRNet (``shifting``), DarkP
 (``dark``) and the DAEC authors' code (``daec`` and the second-maximum ``shifting``),
 and, for the decoders from the field, mmpose's ``refine_keypoints_dark_udp``
 (``dark_udp``), the textbook three-point Gaussian fit (``gauss3``) and mmpose's
-``IntegralRegressionHead`` (``integral``, and ``integral_debiased`` with the paper's C, see
-:mod:`daec_viz.decoding.integral`), written out for one map at a time in plain numpy. They
-are the oracle of the tests and the naive baseline of the benchmarks; use
+``IntegralRegressionHead`` (``integral``, and ``integral_debiased``: its ``debias``
+branch, see :mod:`daec_viz.decoding.integral`), written out for one map at a time in plain
+numpy. They are the oracle of the tests and the naive baseline of the benchmarks; use
 :func:`daec_viz.decoding.decode` for real work.
 
 All take ``hm`` (H, W) and return ``(x, y, maxval)`` in heatmap px. The references of
@@ -185,14 +185,16 @@ def ref_gauss3(hm: np.ndarray) -> tuple[float, float, float]:
 def _ref_softmax_expectation(hm: np.ndarray, beta: float) -> tuple[float, float, float]:
     # mmpose IntegralRegressionHead: softmax(beta * h) over the flattened map, expectation
     # of linspace = arange(W) / W (and arange(H) / H); returns the normalised (x, y) and
-    # log C with C = mean(exp(beta * h)).
+    # log C with mmpose's C = sum(exp(h)) (feats.exp().sum(): no beta), summed as
+    # exp(max h) * sum(exp(h - max h)) so that no exp overflows.
     h, w = hm.shape
     f = beta * hm.astype(np.float64).reshape(-1)
     e = np.exp(f - f.max())
     p = (e / e.sum()).reshape(h, w)
     xn = float((p * (np.arange(w) / w)[None, :]).sum())
     yn = float((p * (np.arange(h) / h)[:, None]).sum())
-    log_c = float(f.max() + np.log(e.mean()))
+    g = hm.astype(np.float64).reshape(-1)
+    log_c = float(g.max() + np.log(np.exp(g - g.max()).sum()))
     return xn, yn, log_c
 
 
@@ -212,17 +214,18 @@ def ref_integral(hm: np.ndarray, beta: float = 10.0) -> tuple[float, float, floa
 
 
 def ref_integral_debiased(hm: np.ndarray, beta: float = 10.0) -> tuple[float, float, float]:
-    """Gu et al.'s bias-compensated integral regression for one map (heatmap px).
+    """Gu et al.'s bias-compensated integral regression for one map (heatmap px), as
+    mmpose's ``IntegralRegressionHead.forward`` (``debias=True``) computes it.
 
-    ``x_n = C/(C-1) (x̂_n - 1/(2C))`` per axis on coordinates normalised to the unit square
-    (``x_n = (x + 1/2) / W``), with ``C`` the mean of ``exp(beta h)`` over the map; kept
-    as ``x̂`` where ``C <= 1``. ``C - 1`` is ``expm1(log C)`` and ``1/C`` is
-    ``exp(-log C)`` so that neither a nearly flat map nor an overflowing C loses digits.
+    ``x_n = C/(C-1) (x̂_n - 1/(2C))`` per axis on mmpose's grid ``x̂_n = x̂ / W``, with
+    ``C = Σ exp(h)`` over the map (without β), then ``x = W x_n``; kept as ``x̂`` where
+    ``C <= 1``. ``C - 1`` is ``expm1(log C)`` and ``1/C`` is ``exp(-log C)`` so that
+    neither a nearly flat map nor an overflowing C loses digits.
 
     >>> yy, xx = np.mgrid[0:32, 0:24]
     >>> hm = np.exp(-((xx - 6.0) ** 2 + (yy - 20.0) ** 2) / 8.0)
     >>> [round(v, 3) for v in ref_integral_debiased(hm)[:2]]
-    [6.0, 20.0]
+    [6.059, 19.951]
     """
     h, w = hm.shape
     x, y, maxval = ref_argmax(hm)
@@ -231,13 +234,10 @@ def ref_integral_debiased(hm: np.ndarray, beta: float = 10.0) -> tuple[float, fl
     xn, yn, log_c = _ref_softmax_expectation(hm, beta)
     out = []
     for v_n, n in ((xn, w), (yn, h)):
-        v = v_n * n  # heatmap px, pixel centres at integers
         if log_c > 0:
-            u_hat = (v + 0.5) / n  # the unit square: pixel i spans [i/n, (i+1)/n]
             with np.errstate(over="ignore"):  # C overflows: C/(C-1) = 1, 1/(2C) = 0
-                u = (1.0 + 1.0 / np.expm1(log_c)) * (u_hat - 0.5 * np.exp(-log_c))
-            v = u * n - 0.5
-        out.append(float(v))
+                v_n = (1.0 + 1.0 / np.expm1(log_c)) * (v_n - 0.5 * np.exp(-log_c))
+        out.append(float(v_n * n))  # mmpose's arange(n)/n grid times n: heatmap px
     return out[0], out[1], maxval
 
 

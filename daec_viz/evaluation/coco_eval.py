@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -137,14 +136,9 @@ def load_results(path: str | Path, num_keypoints: int | None = None) -> list[dic
 
     Raises InputError naming the file and the offending field (e.g. ``[3].keypoints``).
     """
+    from daec_viz.io.annotations import read_json
     path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", path=path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path=path) from None
+    data = read_json(path, "COCO keypoint results (a JSON list)", error=InputError)
     _validate_results(data, num_keypoints, path=path)
     return data
 
@@ -173,6 +167,10 @@ def _validate_results(results: Any, num_keypoints: int | None,
             raise InputError(f"expected an integer, got {iid!r}", field=f"[{i}].image_id",
                              path=path)
         ids[i] = iid
+        cid = r["category_id"]
+        if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)) or cid < 0:
+            raise InputError(f"expected a non-negative integer, got {cid!r:.80}",
+                             field=f"[{i}].category_id", path=path)
         kp = r["keypoints"]
         if not isinstance(kp, (list, tuple, np.ndarray)) or len(kp) % 3 or (
                 num_keypoints is not None and len(kp) != 3 * num_keypoints):
@@ -187,10 +185,20 @@ def _validate_results(results: Any, num_keypoints: int | None,
                              path=path)
     if results:
         try:
-            kps = np.asarray([r["keypoints"] for r in results], dtype=np.float64)
+            kps = np.asarray([r["keypoints"] for r in results])
         except (ValueError, TypeError):
+            kps = np.empty(0, dtype=object)
+        if kps.dtype.kind not in "iuf" or kps.ndim != 2:  # strings, null, lists, ...
+            for i, r in enumerate(results):  # (only on this error path) which one
+                bad = [v for v in r["keypoints"] if isinstance(v, bool)
+                       or not isinstance(v, (int, float, np.number))]
+                if bad:
+                    raise InputError(f"expected numbers, got {bad[0]!r:.40} "
+                                     f"({type(bad[0]).__name__})",
+                                     field=f"[{i}].keypoints", path=path)
             raise InputError("expected numbers of equal count in every result",
-                             field="keypoints", path=path) from None
+                             field="keypoints", path=path)
+        kps = kps.astype(np.float64, copy=False)
         if not np.all(np.isfinite(kps)):
             bad = int(np.argwhere(~np.isfinite(kps))[0, 0])
             raise InputError("non-finite value (NaN or inf)", field=f"[{bad}].keypoints",
@@ -210,6 +218,10 @@ class _GroundTruth:
         self.img_ids = np.array(sorted(img["id"] for img in dataset["images"]), dtype=np.int64)
         self.kp_lengths = {len(a["keypoints"]) for a in dataset["annotations"]
                            if "keypoints" in a}
+        # images holding a person COCOeval can match (not a crowd, >= 1 labelled joint)
+        self.scorable_img_ids = np.array(sorted(
+            {a["image_id"] for a in dataset["annotations"]
+             if not a.get("iscrowd") and a.get("num_keypoints", 1) > 0}), dtype=np.int64)
         self.engines: dict[str, Any] = {}
 
     def engine_object(self, engine: str) -> Any:
@@ -257,9 +269,14 @@ def load_gt(gt: Any) -> _GroundTruth:
     """
     if isinstance(gt, (str, Path)):
         path = Path(gt)
-        if not path.is_file():
-            raise InputError("file not found", path=path)
-        st = path.stat()
+        try:
+            st = path.stat()
+        except OSError:
+            st = None
+        if st is None or not path.is_file():  # read_json says what is wrong with it
+            from daec_viz.io.annotations import read_json
+            read_json(path, "COCO keypoint annotations (JSON)", error=InputError)
+            st = path.stat()
         key: tuple = ("path", str(path.resolve()), st.st_mtime_ns, st.st_size)
     else:
         path = None
@@ -269,11 +286,8 @@ def load_gt(gt: Any) -> _GroundTruth:
         _GT_CACHE.move_to_end(key)
         return hit
     if path is not None:
-        try:
-            with open(path, encoding="utf-8") as f:
-                d = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"not valid JSON ({exc})", path=path) from None
+        from daec_viz.io.annotations import read_json
+        d = read_json(path, "COCO keypoint annotations (JSON)", error=InputError)
         entry = _GroundTruth(_validate_gt(d, path), None, str(path))
     elif isinstance(gt, dict):
         entry = _GroundTruth(_validate_gt(gt, None), gt, None)
@@ -346,11 +360,29 @@ def coco_keypoint_stats(gt: Any, results: Any, engine: str = "hotcoco",
         if missing.size:
             raise InputError(f"image id {int(missing[0])} not in the ground truth",
                              field="img_ids")
+    _warn_undefined(g, results, eval_ids, res_path)
     if engine == "hotcoco":
         stats = _stats_hotcoco(g, results, eval_ids, sig)
     else:
         stats = _stats_pycocotools(g, results, eval_ids, sig)
     return {name: float(v) for name, v in zip(STAT_NAMES, stats, strict=True)}
+
+
+def _warn_undefined(g: _GroundTruth, results: list, img_ids: list[int] | None,
+                    res_path: Path | None) -> None:
+    """A :class:`~daec_viz.exceptions.DataWarning` when the stats cannot mean anything:
+    no person to match in the evaluated images (all crowd or unlabelled: AP/AR are -1),
+    or no results at all (every stat 0)."""
+    from daec_viz.exceptions import warn_data
+    ids = g.img_ids if img_ids is None else np.asarray(img_ids, dtype=np.int64)
+    if not np.isin(ids, g.scorable_img_ids).any():
+        warn_data(f"none of the {ids.size} evaluated images holds a person to match "
+                  f"(every annotation is a crowd or has no labelled keypoint): AP and AR "
+                  f"are undefined (-1)", field="annotations.iscrowd", path=g.origin,
+                  stacklevel=3)
+    elif not len(results):
+        warn_data("no results (no instance was submitted): every AP and AR is 0",
+                  field="results", path=res_path, stacklevel=3)
 
 
 def _stats_hotcoco(g: _GroundTruth, results: list, img_ids: list[int] | None,

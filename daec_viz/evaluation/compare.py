@@ -1,7 +1,8 @@
 """Verdicts that say what the data says: DAEC against the best baseline, with intervals.
 
-:func:`compare` decodes a dataset with a DAEC configuration and every baseline (standard,
-shifting, DARK, each with and without smoothing), scores each on one split, bootstraps
+:func:`compare` decodes a dataset with a DAEC configuration and every baseline (every
+other decoder of :data:`daec_viz.decoding.ALL_METHODS`, each with and without smoothing
+where it has a blur option: :func:`baseline_configs`), scores each on one split, bootstraps
 every stat over images (paired: the same draws for every decoder,
 :mod:`daec_viz.evaluation.bootstrap`), names the *best* baseline by AP, and calls the
 difference DAEC − best baseline:
@@ -46,6 +47,7 @@ from daec_viz.evaluation.coco_eval import STAT_NAMES, coco_keypoint_stats
 from daec_viz.evaluation.predict import Predictions, predict_many, resolve_config
 from daec_viz.evaluation.scoring import submission
 from daec_viz.evaluation.splits import split_indices
+from daec_viz.evaluation.sweep import BASELINES, blurs_itself, can_smooth, sweep_config
 from daec_viz.exceptions import InputError
 
 __all__ = ["Verdict", "Comparison", "compare", "call_of", "baseline_configs", "best_of",
@@ -74,16 +76,39 @@ def call_of(diff_ci: Sequence[float]) -> str:
     return "no detectable difference"
 
 
-def baseline_configs(blur_kernel: int = DEFAULT_BLUR_KERNEL) -> dict[str, DecoderConfig]:
-    """The baselines every verdict is held against: standard and shifting with and without
-    smoothing (``+smooth``: maps blurred with ``blur_kernel`` first), DARK as published
-    (``dark``: its own blur) and its Taylor step on the raw map (``dark-raw``)."""
-    return {"standard": DecoderConfig("standard"),
-            "standard+smooth": DecoderConfig("standard", blur_kernel=blur_kernel),
-            "shifting": DecoderConfig("shifting"),
-            "shifting+smooth": DecoderConfig("shifting", blur_kernel=blur_kernel),
-            "dark": DecoderConfig("dark", blur_kernel=blur_kernel),
-            "dark-raw": DecoderConfig("dark", blur_kernel=1)}
+def baseline_configs(blur_kernel: int = DEFAULT_BLUR_KERNEL, beta: float | None = None,
+                     methods: Sequence[str] = BASELINES) -> dict[str, DecoderConfig]:
+    """The baselines every verdict is held against, named: the sweep's references
+    (:data:`daec_viz.evaluation.sweep.BASELINES`, :func:`~daec_viz.evaluation.sweep.
+    sweep_config`) of each of ``methods``:
+
+    - standard and shifting with and without smoothing (``<m>+smooth``: maps blurred with
+      ``blur_kernel`` first);
+    - DARK and DARK-UDP as published (``<m>``: their own blur) and their Taylor step on
+      the raw map (``<m>-raw``);
+    - gauss3, integral and integral_debiased once (no blur option), the integral decoders
+      with softmax sharpness ``beta`` (None: their default).
+
+    >>> list(baseline_configs())  # doctest: +NORMALIZE_WHITESPACE
+    ['standard', 'standard+smooth', 'shifting', 'shifting+smooth', 'dark', 'dark-raw',
+     'dark_udp', 'dark_udp-raw', 'gauss3', 'integral', 'integral_debiased']
+    """
+    bad = [m for m in methods if m not in BASELINES]
+    if bad:
+        raise InputError(f"unknown baseline(s) {bad}; expected some of {BASELINES}",
+                         field="baselines")
+    beta_opt = {} if beta is None else {"beta": beta}
+    out: dict[str, DecoderConfig] = {}
+    for m in methods:
+        if blurs_itself(m):
+            variants = {m: True, f"{m}-raw": False}
+        elif can_smooth(m):
+            variants = {m: False, f"{m}+smooth": True}
+        else:
+            variants = {m: False}
+        for name, smooth in variants.items():
+            out[name] = sweep_config(m, smooth, blur_kernel=blur_kernel).replace(**beta_opt)
+    return out
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from daec_viz.decoding import DecoderConfig, decode, decode_daec_grid, gaussian_blur
+from daec_viz.decoding import (
+    DecoderConfig,
+    blur_read_radius,
+    decode,
+    decode_daec_grid,
+    gaussian_blur,
+)
 from daec_viz.evaluation.coco_eval import instance_scores
 from daec_viz.exceptions import InputError
 from daec_viz.geometry import apply_affine
@@ -42,7 +48,8 @@ ProgressFn = Callable[[float, str], None]
 #: Keypoint maxima below this do not count in the instance score (HRNet's 0.2).
 RESCORE_THRESHOLD = 0.2
 
-__all__ = ["Predictions", "predict", "predict_many", "resolve_config", "RESCORE_THRESHOLD"]
+__all__ = ["Predictions", "predict", "predict_many", "resolve_config", "RESCORE_THRESHOLD",
+           "DecodePlan", "plan_decoding", "decode_slice", "decode_slices"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,127 @@ def _check_maps(dataset: Any, name: str, maps: np.ndarray) -> None:
                          f"of the dataset), got {tuple(np.shape(maps))}", field=name)
 
 
+@dataclass(frozen=True)
+class DecodePlan:
+    """How :func:`decode_slice` decodes several configurations from one read of a slice.
+
+    Attributes
+    ----------
+    configs : the resolved configurations, in order.
+    source : per configuration, the maps it decodes: None for the raw maps (DARK and
+        DARK-UDP, whose config resolves to a blur, blur inside their own kernel), else the
+        kernel the maps are pre-blurred with (once per slice for all such configs).
+    daec_groups : ``{(source, sigma): [config indices]}``: DAEC configurations sharing
+        one prefix-sum pass (:func:`~daec_viz.decoding.decode_daec_grid`).
+    maxval_owner : per configuration, the index of the configuration whose maxima and
+        validity it shares (itself, or the first of its DAEC group): same maps, same
+        maxima.
+    """
+
+    configs: tuple[DecoderConfig, ...]
+    source: tuple[int | None, ...]
+    daec_groups: Mapping[tuple[Any, float], tuple[int, ...]]
+    maxval_owner: tuple[int, ...]
+
+    @property
+    def kernels(self) -> set[int]:
+        """The smoothing kernels a slice is pre-blurred with."""
+        return {s for s in self.source if s is not None}
+
+    @property
+    def owners(self) -> list[int]:
+        """Configurations with maxima of their own (sorted)."""
+        return sorted(set(self.maxval_owner))
+
+
+def plan_decoding(configs: Sequence[DecoderConfig]) -> DecodePlan:
+    """The :class:`DecodePlan` of resolved ``configs`` (see :func:`resolve_config`)."""
+    cfgs = tuple(configs)
+    if not cfgs:
+        raise InputError("expected at least one configuration", field="configs")
+    source = tuple(c.blur_kernel if (c.smooth and not DecoderConfig(c.method).resolved().smooth)
+                   else None for c in cfgs)
+    groups: dict[tuple[Any, float], list[int]] = {}
+    for j, c in enumerate(cfgs):
+        if c.method == "daec":
+            groups.setdefault((source[j], c.sigma), []).append(j)
+    owner = list(range(len(cfgs)))
+    for members in groups.values():  # one grid pass -> one set of maxima
+        for j in members[1:]:
+            owner[j] = members[0]
+    return DecodePlan(cfgs, source, {g: tuple(m) for g, m in groups.items()}, tuple(owner))
+
+
+def decode_slice(plan: DecodePlan, hm: np.ndarray,
+                 pre: Mapping[int, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode one slice of maps with every configuration of ``plan`` (one conversion from
+    float16, one blur per kernel, one DAEC grid pass per group).
+
+    Parameters
+    ----------
+    plan : from :func:`plan_decoding`.
+    hm : (b, K, H, W) heatmaps, any float dtype.
+    pre : optional ``{kernel: (b, K, H, W) maps}`` already blurred with that kernel.
+
+    Returns
+    -------
+    ``(coords, maxvals, valid)``: (C, b, K, 2) float64 heatmap px (x right, y down, pixel
+    centres at integers), (C, b, K) float64 map maxima, (C, b, K) bool, one row per
+    configuration (rows of configurations sharing maxima are equal copies).
+    """
+    pre = pre or {}
+    cfgs = plan.configs
+    b, k = hm.shape[:2]
+    if hm.dtype == np.float16:  # what decode would do, done once for every config
+        hm = hm.astype(np.float32)
+    views: dict[Any, np.ndarray] = {None: hm}
+    for kern in plan.kernels:
+        if kern in pre:
+            views[kern] = np.asarray(pre[kern], dtype=np.float32)
+        else:  # blurred only as far as the configs on these maps read them
+            radius = blur_read_radius([c for c, s in zip(cfgs, plan.source, strict=True)
+                                       if s == kern])
+            with np.errstate(invalid="ignore", over="ignore"):
+                views[kern] = gaussian_blur(hm, kern, exact_within=radius)
+    coords = np.empty((len(cfgs), b, k, 2))
+    maxv = np.empty((len(cfgs), b, k))
+    valid = np.empty((len(cfgs), b, k), dtype=bool)
+    for (src, sigma), members in plan.daec_groups.items():
+        c_all, sc, ok = decode_daec_grid(views[src], sigma=sigma,
+                                         deltas=[cfgs[j].delta for j in members],
+                                         patterns=[cfgs[j].pattern for j in members])
+        coords[list(members)] = c_all
+        maxv[list(members)], valid[list(members)] = sc, ok
+    for j, c in enumerate(cfgs):
+        if c.method == "daec":
+            continue
+        # maps already blurred with the config's kernel: decode them as they are
+        cfg = c if plan.source[j] is None else c.replace(blur_kernel=None)
+        r = decode(views[plan.source[j]], cfg)
+        coords[j], maxv[j], valid[j] = r.coords, r.scores, r.valid
+    return coords, maxv, valid
+
+
+def decode_slices(dataset: Any, plan: DecodePlan, *, maps: np.ndarray | None = None,
+                  blurred: Mapping[int, np.ndarray] | None = None, batch: int = 512
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Stream ``dataset`` (or in-memory ``maps``) in slices of ``batch`` instances and
+    decode each with every configuration of ``plan`` (:func:`decode_slice`).
+
+    Yields ``(rows, coords, maxvals, valid)``: the slice's view rows (b,) and the arrays of
+    :func:`decode_slice`. Memory stays at one slice (plus its blurred copies)."""
+    if batch < 1:
+        raise InputError(f"expected a positive batch size, got {batch}", field="batch")
+    blurred = dict(blurred or {})
+    if maps is not None:
+        _check_maps(dataset, "maps", maps)
+    for kern, b in blurred.items():
+        _check_maps(dataset, f"blurred[{kern}]", b)
+    for rows, hm, pre in _slices(dataset, maps, blurred, batch):
+        yield (rows, *decode_slice(plan, hm, pre))
+
+
 def predict_many(dataset: Any, configs: Sequence[DecoderConfig | str], *,
                  maps: np.ndarray | None = None,
                  blurred: Mapping[int, np.ndarray] | None = None, batch: int = 512,
@@ -117,67 +245,48 @@ def predict_many(dataset: Any, configs: Sequence[DecoderConfig | str], *,
     on the same maps share their ``maxvals`` array (the same map maxima).
     """
     cfgs = [resolve_config(dataset, c) for c in configs]
-    if not cfgs:
-        raise InputError("expected at least one configuration", field="configs")
-    if batch < 1:
-        raise InputError(f"expected a positive batch size, got {batch}", field="batch")
-    blurred = dict(blurred or {})
-    if maps is not None:
-        _check_maps(dataset, "maps", maps)
-    for kern, b in blurred.items():
-        _check_maps(dataset, f"blurred[{kern}]", b)
+    plan = plan_decoding(cfgs)
     n, k = len(dataset), dataset.num_keypoints
-    # which maps each configuration decodes: the raw maps (kernel None; DARK blurs inside
-    # its own kernel) or the maps pre-blurred with its kernel
-    source = [c.blur_kernel if (c.smooth and c.method != "dark") else None for c in cfgs]
-    daec_groups: dict[tuple[Any, float], list[int]] = {}
-    for j, c in enumerate(cfgs):
-        if c.method == "daec":
-            daec_groups.setdefault((source[j], c.sigma), []).append(j)
     coords = [np.zeros((n, k, 2)) for _ in cfgs]
-    maxv: list[np.ndarray] = [np.zeros((n, k)) for _ in cfgs]
-    valid = [np.zeros((n, k), dtype=bool) for _ in cfgs]
-    for members in daec_groups.values():  # one grid pass -> one set of maxima
-        for j in members[1:]:
-            maxv[j], valid[j] = maxv[members[0]], valid[members[0]]
-    kernels = {s for s in source if s is not None}
-
+    maxv = {j: np.zeros((n, k)) for j in plan.owners}
+    valid = {j: np.zeros((n, k), dtype=bool) for j in plan.owners}
     done = 0
-    for rows, hm, pre in _slices(dataset, maps, blurred, batch):
-        if hm.dtype == np.float16:  # what decode would do, done once for every config
-            hm = hm.astype(np.float32)
-        views: dict[Any, np.ndarray] = {None: hm}
-        for kern in kernels:
-            if kern in pre:
-                views[kern] = np.asarray(pre[kern], dtype=np.float32)
-            else:
-                with np.errstate(invalid="ignore", over="ignore"):
-                    views[kern] = gaussian_blur(hm, kern)
-        for (src, sigma), members in daec_groups.items():
-            c_all, sc, ok = decode_daec_grid(views[src], sigma=sigma,
-                                             deltas=[cfgs[j].delta for j in members],
-                                             patterns=[cfgs[j].pattern for j in members])
-            for jj, j in enumerate(members):
-                coords[j][rows] = c_all[jj]
-            maxv[members[0]][rows], valid[members[0]][rows] = sc, ok
-        for j, c in enumerate(cfgs):
-            if c.method == "daec":
-                continue
-            # maps already blurred with the config's kernel: decode them as they are
-            cfg = c if source[j] is None else c.replace(blur_kernel=None)
-            r = decode(views[source[j]], cfg)
-            coords[j][rows], maxv[j][rows], valid[j][rows] = r.coords, r.scores, r.valid
+    for rows, c_s, m_s, v_s in decode_slices(dataset, plan, maps=maps, blurred=blurred,
+                                             batch=batch):
+        for j in range(len(cfgs)):
+            coords[j][rows] = c_s[j]
+        for j in plan.owners:
+            maxv[j][rows], valid[j][rows] = m_s[j], v_s[j]
         done += len(rows)
         if progress is not None:
             progress(done / max(n, 1), "decoding")
 
+    _warn_invalid(dataset, [cfgs[j] for j in plan.owners], [valid[j] for j in plan.owners])
     inst = dataset.instances
     det = inst["score"].to_numpy()
     image_ids = inst["image_id"].to_numpy().astype(np.int64)
     aff = dataset.affines()
-    return [Predictions(coords[j], apply_affine(coords[j], aff), maxv[j], valid[j],
-                        instance_scores(det, maxv[j], RESCORE_THRESHOLD), image_ids, c)
+    own = plan.maxval_owner
+    return [Predictions(coords[j], apply_affine(coords[j], aff), maxv[own[j]], valid[own[j]],
+                        instance_scores(det, maxv[own[j]], RESCORE_THRESHOLD), image_ids, c)
             for j, c in enumerate(cfgs)]
+
+
+def _warn_invalid(dataset: Any, cfgs: Sequence[DecoderConfig],
+                  valid: Sequence[np.ndarray]) -> None:
+    """One :class:`~daec_viz.exceptions.DataWarning` when some maps were decoded as
+    invalid (NaN/Inf or no positive value): their keypoints score 0 but still count."""
+    if not valid:
+        return
+    j = int(np.argmax([int((~v).sum()) for v in valid]))
+    bad = ~valid[j]
+    if bad.any():
+        from daec_viz.exceptions import warn_data
+        n_bad, n_inst = int(bad.sum()), int(bad.any(axis=1).sum())
+        warn_data(f"{n_bad} of {bad.size} maps ({n_inst} of {bad.shape[0]} instances) hold "
+                  f"NaN/Inf or no positive value; decoded as invalid with score 0 "
+                  f"({cfgs[j].label}); see `daec-viz info --scan`", field="heatmaps",
+                  path=getattr(dataset, "cache_path", None), stacklevel=4)
 
 
 def predict(dataset: Any, config: DecoderConfig | str = "standard", *,

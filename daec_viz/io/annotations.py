@@ -19,11 +19,49 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from daec_viz.evaluation.oks import COCO_OKS_SIGMAS
-from daec_viz.exceptions import DatasetError
+from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES, COCO_SKELETON
 
 __all__ = ["validate_coco_keypoints", "load_annotations", "make_coco", "oks_sigmas_of",
-           "skeleton_of"]
+           "skeleton_of", "read_json", "MAX_JSON_BYTES"]
+
+#: Largest JSON file daec-viz reads (COCO's biggest keypoints file, train2017, is 238 MB;
+#: parsing takes about 10x the file size in memory).
+MAX_JSON_BYTES = 1 << 30
+
+
+def read_json(path: str | Path, what: str = "JSON",
+              error: type[InputError] = DatasetError) -> Any:
+    """Parse the JSON file ``path``, with one clear error for everything that can go wrong.
+
+    The one JSON reader of user files (annotations, results, ground truth): a missing
+    file, a folder, a file that cannot be read (permission denied, a symlink into an
+    unreadable folder), one larger than :data:`MAX_JSON_BYTES`, bytes that are not UTF-8,
+    a parse error, or nesting too deep for Python's parser all raise ``error`` (an
+    :class:`~daec_viz.exceptions.InputError`) naming the file; ``what`` says what the file
+    should hold. NaN/Infinity literals parse (as Python's json does); the validators reject
+    them where a finite number is expected.
+    """
+    path = Path(path)
+    try:
+        if not path.exists():
+            raise error(f"file not found; expected {what} here", path=path)
+        if path.is_dir():
+            raise error(f"is a folder; expected a file with {what}", path=path)
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise error(f"is {size / 2**20:.0f} MiB; expected {what} of at most "
+                        f"{MAX_JSON_BYTES / 2**20:.0f} MiB", path=path)
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise error(f"cannot read it ({exc.strerror or exc}); expected {what}",
+                    path=path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"not valid JSON ({exc}); expected {what}", path=path) from None
+    except RecursionError:
+        raise error(f"not valid JSON (nested too deeply to parse); expected {what}",
+                    path=path) from None
 
 
 def make_coco(dataset: dict) -> COCO:
@@ -135,6 +173,9 @@ def validate_coco_keypoints(data: Any, path: Path | None = None, *,
     for i, im in enumerate(data["images"]):
         if not isinstance(im, dict) or "id" not in im:
             raise DatasetError(f"images[{i}] lacks `id`", field="images.id", path=path)
+        if not _is_id(im["id"]):
+            raise DatasetError(f"images[{i}]: expected an integer id, got {im['id']!r:.80}",
+                               field="images.id", path=path)
     img_ids = [im["id"] for im in data["images"]]
     known_images = set(img_ids)
     if len(known_images) != len(img_ids):
@@ -146,6 +187,10 @@ def validate_coco_keypoints(data: Any, path: Path | None = None, *,
                                                 ("id", "image_id", "category_id")):
             raise DatasetError(f"annotations[{i}] needs `id`, `image_id` and `category_id`",
                                field="annotations", path=path)
+        for key in ("id", "image_id", "category_id"):
+            if not _is_id(ann[key]):
+                raise DatasetError(f"annotations[{i}]: expected an integer, got "
+                                   f"{ann[key]!r:.80}", field=f"annotations.{key}", path=path)
         if cat is None or ann["category_id"] == cat["id"]:
             ann = _checked_keypoint_annotation(ann, i, k, known_images, path)
         anns.append(ann)
@@ -191,6 +236,11 @@ def _checked_keypoint_annotation(ann: dict, i: int, k: int, known_images: set,
     return {**ann, **filled} if filled else ann
 
 
+def _is_id(v: Any) -> bool:
+    """COCO ids are integers (a cache stores them as int64)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -199,13 +249,6 @@ def load_annotations(path: str | Path) -> tuple[COCO, dict]:
     """Read and validate (:func:`validate_coco_keypoints`) a COCO keypoints
     ``annotations.json``: the pycocotools ``COCO`` and the keypoint category (dict)."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError("not found; a dataset folder needs COCO keypoint annotations here",
-                           path=path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"expected JSON, got a parse error ({exc})", path=path) from exc
+    data = read_json(path, "COCO keypoint annotations (JSON)")
     data, cat = validate_coco_keypoints(data, path)
     return make_coco(data), cat

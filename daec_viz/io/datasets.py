@@ -339,6 +339,13 @@ class Dataset:
         p = base.images_dir / name
         return p if p.is_file() else None
 
+    def image(self, image_id: int) -> np.ndarray | None:
+        """(H, W, 3) uint8 RGB of the image (:func:`read_image`), or None when there is no
+        file for it (no ``images/`` folder or no such file: overlays are off). A file that
+        is there but cannot be read raises :class:`~daec_viz.exceptions.DatasetError`."""
+        path = self.image_path(image_id)
+        return None if path is None else read_image(path)
+
     # -- summary
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable facts about the dataset (what ``daec-viz info`` prints)."""
@@ -390,6 +397,44 @@ class Dataset:
     def __repr__(self) -> str:
         return (f"Dataset({str(self.path)!r}, n={len(self)}, K={self.num_keypoints}, "
                 f"heatmaps={self.heatmaps.shape[2:]}, model={self.meta.model!r})")
+
+
+#: Largest image read (pixels); checked from the header, before decoding.
+MAX_IMAGE_PIXELS = 1 << 26  # 8192 x 8192, below Pillow's own bomb warning
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file (any format Pillow reads; x right, y down).
+
+    The one image reader of dataset images. A file that cannot be opened (permission
+    denied, a symlink into an unreadable folder), is not an image, is truncated, or
+    holds more than :data:`MAX_IMAGE_PIXELS` pixels raises
+    :class:`~daec_viz.exceptions.DatasetError` naming the file.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise DatasetError(f"is {w} x {h} px; expected an image of at most "
+                                   f"{MAX_IMAGE_PIXELS} pixels", field="images", path=path)
+            return np.asarray(im.convert("RGB"))
+    except DatasetError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DatasetError(f"expected an image of at most {MAX_IMAGE_PIXELS} pixels ({exc})",
+                           field="images", path=path) from None
+    except FileNotFoundError:
+        raise DatasetError("image not found", field="images", path=path) from None
+    except Image.UnidentifiedImageError:
+        raise DatasetError("not an image Pillow can read; expected a JPEG/PNG/... file",
+                           field="images", path=path) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise DatasetError(f"cannot read the image ({why}); expected a complete "
+                           f"JPEG/PNG/... file", field="images", path=path) from None
 
 
 def _find_cache(folder: Path) -> Path:
@@ -476,7 +521,9 @@ def load_dataset(folder: str | Path, *, cache: str | Path | None = None) -> Data
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError("dataset folder not found", path=folder)
+        raise DatasetError("dataset folder not found" if not folder.exists() else
+                           "is a file; expected a dataset folder (annotations.json + "
+                           "heatmaps.h5 or heatmaps.npz)", path=folder)
     ann_path = folder / ANNOTATIONS_FILE
     coco, cat = load_annotations(ann_path)
     cache_path = Path(cache) if cache is not None else _find_cache(folder)

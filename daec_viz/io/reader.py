@@ -438,7 +438,13 @@ def open_cache(path: str | Path) -> HeatmapCache:
     """
     path = Path(path)
     if not path.is_file():
-        raise cache_error(path, None, "heatmap cache not found")
+        raise cache_error(path, None, "heatmap cache not found" if not path.is_dir() else
+                          "is a folder; expected a heatmap cache file (.h5 or .npz)")
+    try:  # a permission error is not a corrupt file: say which it is
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise cache_error(path, None, f"cannot read it ({exc.strerror or exc})") from None
     if path.suffix == ".npz":
         return _open_npz(path)
     if path.suffix in (".h5", ".hdf5"):

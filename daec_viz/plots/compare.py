@@ -21,17 +21,13 @@ import plotly.graph_objects as go
 
 from daec_viz.evaluation.coco_eval import STAT_NAMES
 from daec_viz.exceptions import InputError
-from daec_viz.plots.style import method_color
+from daec_viz.plots.style import METHOD_LABELS, method_color, method_label
 
 __all__ = ["table1_frame", "gains_frame", "table_figure", "pckh_frame", "speed_figure",
            "per_joint_frame"]
 
-_DISPLAY = {"standard": "Standard", "shifting": "Shifting", "dark": "DARK", "daec": "DAEC"}
 _HEADER_PX, _ROW_PX = 28, 26
-
-
-def _label(m: str) -> str:
-    return _DISPLAY.get(m, m)
+_label = method_label  # one display name per decoder: daec_viz.plots.style.METHOD_LABELS
 
 
 def table1_frame(stats: Mapping[str, Mapping[str, float]], reference: str = "daec",
@@ -98,7 +94,7 @@ def table_figure(frame: pd.DataFrame, *, digits: int = 2, row_colors: Sequence[s
 
     values = [[cell(v) for v in df[c]] for c in df.columns]
     if row_colors is None:
-        row_colors = [_light(method_color(str(k))) if str(k) in _DISPLAY else "white"
+        row_colors = [_light(method_color(str(k))) if str(k) in METHOD_LABELS else "white"
                       for k in frame.index]
     # text columns get room for their longest entry (rows must stay one line high)
     widths = [max(1.0, 0.11 * max(len(str(c)), *(len(v) for v in vals)))
@@ -149,7 +145,7 @@ def speed_figure(result: Mapping[str, Any], title: str | None = None) -> go.Figu
     rows = result["rows"]
     labels = [r["method"] + (f" ({r['options']})" if r["options"] else "") for r in rows]
     us = [float(r["us_per_instance"]) for r in rows]
-    colors = [method_color(r["method"]) if r["method"] in _DISPLAY else "#bbbbbb"
+    colors = [method_color(r["method"]) if r["method"] in METHOD_LABELS else "#bbbbbb"
               for r in rows]
     fig = go.Figure(go.Bar(x=us, y=labels, orientation="h", marker_color=colors,
                            text=[f"{r['ratio_to_argmax']:.2f}× argmax" for r in rows],

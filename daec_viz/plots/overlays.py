@@ -293,11 +293,12 @@ def heatmap_grid(heatmaps: np.ndarray, predictions_hm: Mapping[str, np.ndarray] 
             text=[names[i] for i in j],
             hovertemplate="%{text}: x=%{customdata[1]:.2f}, y=%{customdata[2]:.2f} "
                           "(heatmap px)<extra>" + m + "</extra>"))
-    for j, n in enumerate(names):
-        ox, oy = lay.origins[j]
-        fig.add_annotation(x=ox + (w - 1) / 2, y=oy - 0.5, text=f"<b>{n}</b>" if j == selected
-                           else n, showarrow=False, yanchor="bottom", xref="x", yref="y",
-                           font={"size": 11, "color": "#000" if j == selected else "#444"})
+    # the K titles in one assignment (add_annotation re-validates every earlier one: K²)
+    fig.update_layout(annotations=[
+        {"x": ox + (w - 1) / 2, "y": oy - 0.5, "text": f"<b>{n}</b>" if j == selected else n,
+         "showarrow": False, "yanchor": "bottom", "xref": "x", "yref": "y",
+         "font": {"size": 11, "color": "#000" if j == selected else "#444"}}
+        for j, (n, (ox, oy)) in enumerate(zip(names, lay.origins, strict=False))])
     if selected is not None and 0 <= selected < k:
         ox, oy = lay.origins[selected]
         fig.add_shape(type="rect", x0=ox - 1, x1=ox + w, y0=oy - 1, y1=oy + h, name="selected",

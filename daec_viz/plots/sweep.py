@@ -1,10 +1,11 @@
 """AP (or any of the 10 COCO stats) against DAEC's Δ, from a sweep table.
 
-:func:`sweep_figure` draws the table of :func:`daec_viz.evaluation.sweep.run_sweep`: one line per
-cut pattern on the evaluated split (smoothing as the line style: solid raw, dashed
-smoothed), the baselines (standard, shifting, DARK) as horizontal lines in their
-method colours, the train curve of the chosen pattern (dotted) with Δ_opt marked on it
-and labelled with its test value, and the current app-wide Δ as a vertical line.
+:func:`sweep_figure` draws the table of :func:`daec_viz.evaluation.sweep.run_sweep`: one
+line per cut pattern on the evaluated split (smoothing as the line style: solid raw,
+dashed smoothed), the baselines (every other decoder in the table,
+:data:`daec_viz.evaluation.sweep.BASELINES`) as horizontal lines in their method
+colours, the train curve of the chosen pattern (dotted) with Δ_opt marked on it and
+labelled with its test value, and the current app-wide Δ as a vertical line.
 
 :func:`delta_snippets` gives the chosen Δ as JSON and as configuration snippets.
 """
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 
 from daec_viz.decoding import DEFAULT_BLUR_KERNEL, PATTERNS, DecoderConfig
 from daec_viz.evaluation.coco_eval import STAT_NAMES
+from daec_viz.evaluation.sweep import BASELINES, blurs_itself, can_smooth
 from daec_viz.exceptions import InputError
 from daec_viz.plots.style import legend_below, method_color
 
@@ -41,7 +43,7 @@ def _curve(sweep: pd.DataFrame, pattern: str, smooth: bool, split: str) -> pd.Da
 def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
                  patterns: Sequence[str] = PATTERNS, smooth: Sequence[bool] = (False, True),
                  choice: Any = None, current_delta: float | None = None,
-                 baselines: Sequence[str] = ("standard", "shifting", "dark"),
+                 baselines: Sequence[str] = BASELINES,
                  uncertainty: Any = None,
                  title: str | None = None) -> go.Figure:
     """``stat`` against Δ: one line per pattern × smoothing, baselines as horizontal lines.
@@ -63,8 +65,11 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
 
     Traces are named ``"<pattern>"`` or ``"<pattern> +smooth"`` (x = Δ, y = ``stat``); each
     baseline is a horizontal shape (name = method or ``"<method> +smooth"``) with a
-    legend-only trace ``"<name> <value>"``. DARK is drawn once, from its ``+smooth`` row
-    when present (DARK as published blurs the map itself), named ``"dark"``. The y range
+    legend-only trace ``"<name> <value>"``. DARK and DARK-UDP are drawn once, from their
+    ``+smooth`` row when present (as published they blur the map themselves), named
+    ``"dark"`` / ``"dark_udp"``; a decoder without a blur option (gauss3, the integral
+    decoders) once, from its one row, whatever ``smooth``. Baselines absent from the table
+    are skipped. The y range
     is set to the band around the curves' maxima and the baselines.
     """
     if stat not in STAT_NAMES:
@@ -86,16 +91,19 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
     base_vals: list[float] = []
     for s in smooth:
         for m in baselines:
-            if m == "dark" and not s and True in smooth:
-                continue  # DARK as published blurs on its own: drawn once, from +smooth
-            rows = sweep[(sweep["method"] == m) & (sweep["smooth"].astype(bool) == bool(s))
-                         & (sweep["split"] == split)]
+            own = blurs_itself(m)
+            if own and not s and True in smooth:
+                continue  # DARK(-UDP) as published blurs on its own: drawn once, from +smooth
+            if not can_smooth(m) and s != smooth[0]:
+                continue  # no blur option: one row, drawn once
+            sm = sweep["smooth"].astype(bool) == bool(s) if can_smooth(m) else True
+            rows = sweep[(sweep["method"] == m) & sm & (sweep["split"] == split)]
             if rows.empty:
                 continue
             v = float(rows[stat].iloc[0])
             base_vals.append(v)
-            name = m + (" +smooth" if s and m != "dark" else "")
-            dash = "solid" if m == "dark" else _DASH[bool(s)]
+            name = m + (" +smooth" if s and can_smooth(m) and not own else "")
+            dash = "solid" if own or not can_smooth(m) else _DASH[bool(s)]
             fig.add_hline(y=v, line={"color": method_color(m), "dash": dash, "width": 1.5},
                           name=name)
             # the legend entry (a shape has none): value in the label

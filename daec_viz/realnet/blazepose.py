@@ -167,14 +167,15 @@ def square_crops(boxes_xywh: np.ndarray, padding: float = PADDING
     return center, side
 
 
-def input_affines(center: np.ndarray, side: np.ndarray) -> np.ndarray:
-    """(n, 2, 3) maps from input px (0..255) to image px: ``x = c + (u - 127.5) S / 256``."""
+def input_affines(center: np.ndarray, side: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """(n, 2, 3) maps from input px (0..size-1) to image px:
+    ``x = c + (u - (size-1)/2) S / size`` (``c + (u - 127.5) S / 256`` for BlazePose)."""
     center = np.asarray(center, dtype=np.float64).reshape(-1, 2)
-    gain = np.asarray(side, dtype=np.float64).reshape(-1) / INPUT_SIZE
+    gain = np.asarray(side, dtype=np.float64).reshape(-1) / size
     out = np.zeros((len(center), 2, 3))
     out[:, 0, 0] = gain
     out[:, 1, 1] = gain
-    out[:, :, 2] = center - gain[:, None] * (INPUT_SIZE - 1) / 2.0
+    out[:, :, 2] = center - gain[:, None] * (size - 1) / 2.0
     return out
 
 
@@ -214,35 +215,10 @@ def crop_images(image: np.ndarray, center: np.ndarray, side: np.ndarray,
     (n, size, size, 3) float32 in [0, 1]; input px ``u`` samples image px
     ``c + (u - (size-1)/2) * side / size``; zeros outside the image.
     """
-    img = np.asarray(image)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise InputError(f"expected an (H, W, 3) RGB image, got shape {img.shape}",
-                         field="image")
-    h, w = img.shape[:2]
-    center = np.asarray(center, dtype=np.float64).reshape(-1, 2)
-    gain = np.asarray(side, dtype=np.float64).reshape(-1) / size
-    u = np.arange(size) - (size - 1) / 2.0
-    xs = center[:, 0:1] + u[None] * gain[:, None]  # (n, size) image x of each column
-    ys = center[:, 1:2] + u[None] * gain[:, None]
-    x0 = np.floor(xs).astype(np.int64)
-    y0 = np.floor(ys).astype(np.int64)
-    wx = (xs - x0).astype(np.float32)
-    wy = (ys - y0).astype(np.float32)
-    src = img.astype(np.float32) * np.float32(1.0 / 255.0)
-    out = np.zeros((len(center), size, size, 3), np.float32)
-    for dy, fy in ((0, 1.0 - wy), (1, wy)):
-        yi = y0 + dy
-        vy = (yi >= 0) & (yi < h)
-        fy = np.where(vy, fy, 0.0).astype(np.float32)
-        yi = np.clip(yi, 0, h - 1)
-        for dx, fx in ((0, 1.0 - wx), (1, wx)):
-            xi = x0 + dx
-            vx = (xi >= 0) & (xi < w)
-            fx = np.where(vx, fx, 0.0).astype(np.float32)
-            xi = np.clip(xi, 0, w - 1)
-            wgt = fy[:, :, None] * fx[:, None, :]  # (n, size, size)
-            out += wgt[..., None] * src[yi[:, :, None], xi[:, None, :]]
-    return out
+    from daec_viz.realnet.crops import warp_crops
+
+    return warp_crops(image, input_affines(center, side, size), (size, size)) \
+        * np.float32(1.0 / 255.0)
 
 
 # --------------------------------------------------------------------------- network

@@ -1,13 +1,19 @@
-"""``daec-viz infer``: BlazePose heatmaps for every person box of a COCO set -> dataset folder.
+"""``daec-viz infer``: a network's heatmaps for every person box of a COCO set -> dataset folder.
 
 :func:`run_inference` crops every box (ground-truth boxes by default, detector boxes when
-given), runs :class:`~daec_viz.realnet.blazepose.BlazePose` on CPU in batches and writes a
-dataset folder that :func:`daec_viz.io.datasets.load_dataset` opens::
+given), runs the network on CPU in batches and writes a dataset folder that
+:func:`daec_viz.io.datasets.load_dataset` opens. The network is BlazePose
+(:class:`~daec_viz.realnet.runners.BlazePoseRunner`, the default) or any exported
+top-down heatmap model, ``.onnx`` or ``.tflite``
+(:class:`~daec_viz.realnet.runners.TopDownRunner`, ``model_path=`` + ``model_options=``)::
 
-    OUT/annotations.json   copy of the input annotations (the ground truth)
+    OUT/annotations.json   the ground truth: a copy of the input annotations, or, with a
+                           keypoint map, the same re-expressed in the model's channels
+                           (:mod:`daec_viz.realnet.keypoint_map`)
     OUT/images             symlink to the images folder (or a copy of the used images)
-    OUT/heatmaps.h5        sigmoid probabilities (N, 17, 64, 64), exact crop affines,
-                           provenance (model file + sha256, crop, grid offset, σ, ...)
+    OUT/heatmaps.h5        heatmaps (N, K, H, W) (flip-tested when asked), centre, scale
+                           and exact crop affines, provenance (model file + sha256, crop,
+                           normalisation, σ, flip test, keypoint map, ...)
 
 The input images folder and annotation file are only read.
 
@@ -27,6 +33,10 @@ The run goes in phases, one function each: check the options, read the inputs an
 load the model and key the run, prepare OUT and find finished batches (resume), run the
 remaining boxes in batches, then assemble the dataset folder.
 
+Unreadable images: without ``skip_bad_images`` the first one stops the run with an
+InputError naming it (finished batches are kept for the resume); with it, its boxes are
+skipped, listed in the summary (``skipped``) and the provenance, and left out of the cache.
+
 Examples
 --------
 >>> summary = run_inference("coco/val2017", "coco/person_keypoints_val2017.json",
@@ -39,7 +49,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib.metadata
 import json
 import os
 import shutil
@@ -52,30 +61,41 @@ from typing import Any
 import numpy as np
 
 from daec_viz import __version__
-from daec_viz.exceptions import InputError
+from daec_viz.exceptions import DatasetError, InputError
 from daec_viz.io.annotations import load_annotations
+from daec_viz.io.datasets import read_image
 from daec_viz.io.schema import HEATMAP_DTYPES
 from daec_viz.io.writer import HeatmapWriter
-from daec_viz.realnet import blazepose as bp
 from daec_viz.realnet.boxes import Boxes, detection_boxes, gt_boxes
+from daec_viz.realnet.crops import warp_crops
+from daec_viz.realnet.heatmap_model import TopDownOptions
+from daec_viz.realnet.keypoint_map import remap_annotations
+from daec_viz.realnet.output_folder import (
+    ANNOTATIONS_FILE,
+    CACHE_FILE,
+    IMAGES_DIR,
+    MARKER_FILE,
+    PROGRESS_DIR,
+    _atomic_json,
+    _link_or_copy_images,
+    _prepare_out,
+)
+from daec_viz.realnet.runners import BlazePoseRunner, Runner, TopDownRunner, is_blazepose_file
 
 # Boxes, gt_boxes and detection_boxes moved to realnet/boxes.py; still importable here
 __all__ = ["run_inference", "InferSummary", "Boxes", "gt_boxes", "detection_boxes",
            "DEFAULT_BATCH", "PROGRESS_DIR", "MARKER_FILE"]
 
-PROGRESS_DIR = ".daec-viz-infer"
-MARKER_FILE = ".daec-viz-infer.json"
-CACHE_FILE = "heatmaps.h5"
-ANNOTATIONS_FILE = "annotations.json"
-IMAGES_DIR = "images"
 DEFAULT_BATCH = 16
 
 
 @dataclass(frozen=True)
 class InferSummary:
-    """What :func:`run_inference` did: ``path`` (dataset folder), ``num_instances``,
-    ``resumed`` (instances already done at start), ``computed`` (instances run now),
-    ``seconds`` (wall time of this call) and ``boxes`` ("ground truth" or "detections")."""
+    """What :func:`run_inference` did: ``path`` (dataset folder), ``num_instances`` (boxes
+    in the cache), ``resumed`` (boxes already done at start), ``computed`` (boxes run
+    now), ``seconds`` (wall time of this call), ``boxes`` ("ground truth" or
+    "detections"), ``model`` (the network's name) and ``skipped`` (unreadable images
+    skipped with ``skip_bad_images``: ``{"image_id", "file", "reason", "boxes"}`` each)."""
 
     path: Path
     num_instances: int
@@ -83,32 +103,17 @@ class InferSummary:
     computed: int
     seconds: float
     boxes: str
+    model: str = ""
+    skipped: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "num_instances": self.num_instances,
                 "resumed": self.resumed, "computed": self.computed,
-                "seconds": round(self.seconds, 3), "boxes": self.boxes}
+                "seconds": round(self.seconds, 3), "boxes": self.boxes, "model": self.model,
+                "skipped": list(self.skipped)}
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _load_rgb(path: Path) -> np.ndarray:
-    from PIL import Image
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise InputError("image not found", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the image ({exc})", path=path) from exc
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
 
 def _run_key(parts: dict[str, Any], boxes: Boxes) -> str:
     h = hashlib.sha256(json.dumps(parts, sort_keys=True).encode())
@@ -117,86 +122,24 @@ def _run_key(parts: dict[str, Any], boxes: Boxes) -> str:
     return h.hexdigest()
 
 
-def _atomic_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _prepare_out(out: Path, images: Path, overwrite: bool) -> None:
-    """Check that OUT may be written; with overwrite, remove what an earlier run made."""
-    out_r = out.resolve()
-    images_r = images.resolve()
-    if out_r == images_r or images_r in out_r.parents:
-        raise InputError("the output folder must not be inside the images folder (the "
-                         "input is never modified)", field="out", path=out)
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder", field="out", path=out)
-    if not out.exists():
-        return
-    entries = {p.name for p in out.iterdir()}
-    if MARKER_FILE not in entries:  # new, empty, or an unfinished run of ours
-        ours = {PROGRESS_DIR, CACHE_FILE, ANNOTATIONS_FILE, IMAGES_DIR}
-        if entries and (PROGRESS_DIR not in entries or entries - ours):
-            raise InputError(f"exists and is not empty ({sorted(entries)[:5]}); choose a new "
-                             f"or empty folder (a user's dataset folder is never written "
-                             f"into)", field="out", path=out)
-        return
-    if not overwrite:
-        raise InputError("holds a finished `daec-viz infer` result; pass --overwrite "
-                         "(overwrite=True) to replace it", field="out", path=out)
-    try:
-        made = json.loads((out / MARKER_FILE).read_text(encoding="utf-8")).get("created", [])
-    except (OSError, json.JSONDecodeError, AttributeError):
-        made = []
-    for name in made:
-        if name not in (CACHE_FILE, ANNOTATIONS_FILE, IMAGES_DIR, PROGRESS_DIR):
-            continue
-        p = out / name
-        if p.is_symlink() or p.is_file():
-            p.unlink()
-        elif p.is_dir():
-            shutil.rmtree(p)
-    (out / MARKER_FILE).unlink()
-
-
-def _link_or_copy_images(out: Path, images: Path, file_names: list[str], copy: bool) -> str:
-    dest = out / IMAGES_DIR
-    if dest.is_symlink() or dest.exists():
-        if dest.is_symlink() and dest.resolve() == images.resolve() and not copy:
-            return "symlink"
-        if dest.is_symlink():
-            dest.unlink()
-        elif not copy:
-            shutil.rmtree(dest)
-    if not copy:
-        try:
-            dest.symlink_to(images.resolve(), target_is_directory=True)
-            return "symlink"
-        except OSError:  # no symlinks here (e.g. Windows without the privilege): copy
-            pass
-    for name in file_names:
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            shutil.copy2(images / name, target)
-    return "copy"
-
-
 # --------------------------------------------------------------------------- the run
 
 @dataclass(frozen=True)
 class _Job:
-    """The inputs of one run, read and checked: the folders and files as given, the image
-    records by id and the person boxes to run."""
+    """The inputs of one run, read and checked: the folders and files as given, the
+    ground truth (``data``; re-expressed in the model's channels when ``remapped``), the
+    image records by id and the person boxes to run."""
 
     images: Path
     annotations: Path
     detections: str | Path | None
     min_score: float
+    data: dict
+    remapped: bool
     img_info: dict[int, dict]
     boxes: Boxes
     box_kind: str
+    skip_bad_images: bool
 
 
 def _check_options(images: Path, dtype: str, compression: str | None,
@@ -213,21 +156,42 @@ def _check_options(images: Path, dtype: str, compression: str | None,
         raise InputError(f"expected a positive integer, got {batch_size}", field="batch_size")
 
 
-def _read_inputs(images: Path, annotations: Path, detections: str | Path | None,
-                 min_score: float) -> _Job:
-    """Read the annotations and the boxes to run; check every needed image file exists.
+def _open_runner(annotations: Path, cat: dict, model_path: str | Path | None,
+                 model_options: TopDownOptions | None, num_threads: int | None,
+                 flip_test: str, flip_pairs: str | Path | None,
+                 keypoint_map: str | Path | None) -> Runner:
+    """Load the network (before OUT is touched, so a bad model fails early).
 
-    The keypoint category must list COCO's 17 joints (what BlazePose's channels are
-    mapped to); there must be at least one box.
+    BlazePose for ``model_path`` None or a ``pose_landmark_full.tflite``; else the
+    top-down model file, whose channels must match the annotations' keypoints (or a
+    keypoint map say which is which).
     """
-    coco, cat = load_annotations(annotations)
-    names = tuple(cat["keypoints"])
-    from daec_viz.io.coco_format import COCO_KEYPOINT_NAMES
-    if names != COCO_KEYPOINT_NAMES:
-        raise InputError(f"BlazePose gives COCO's 17 joints {list(COCO_KEYPOINT_NAMES)}; the "
-                         f"keypoint category lists {list(names)}",
-                         field="categories.keypoints", path=annotations)
-    data = coco.dataset
+    names = list(cat["keypoints"])
+    if is_blazepose_file(model_path):
+        for name, value in (("model_options", model_options), ("keypoint_map", keypoint_map)):
+            if value is not None:
+                raise InputError("applies to a top-down model file (--model FILE.onnx / "
+                                 ".tflite), not to BlazePose", field=name)
+        runner = BlazePoseRunner(model_path, num_threads, flip_test, flip_pairs)
+        runner.check_annotations(names, annotations)
+        return runner
+    opts = model_options or TopDownOptions()
+    if num_threads is not None and opts.num_threads is None:
+        from dataclasses import replace
+        opts = replace(opts, num_threads=num_threads)
+    return TopDownRunner(model_path, opts, names, flip_test=flip_test, flip_pairs=flip_pairs,
+                         keypoint_map=keypoint_map, annotations_path=annotations)
+
+
+def _read_inputs(images: Path, annotations: Path, coco_data: dict, cat: dict, runner: Runner,
+                 detections: str | Path | None, min_score: float,
+                 skip_bad_images: bool) -> _Job:
+    """The ground truth in the runner's channels and the boxes to run; check that every
+    needed image file exists (unless ``skip_bad_images``: then missing ones are skipped
+    when their turn comes). There must be at least one box."""
+    data, remapped = coco_data, runner.keypoint_map is not None
+    if remapped:
+        data, cat = remap_annotations(coco_data, cat, runner.keypoint_map, annotations)
     img_info = {int(im["id"]): im for im in data["images"]}
     if detections is None:
         boxes, box_kind = gt_boxes(data, cat["id"]), "ground truth"
@@ -235,36 +199,34 @@ def _read_inputs(images: Path, annotations: Path, detections: str | Path | None,
         boxes = detection_boxes(detections, set(img_info), cat["id"], min_score)
         box_kind = "detections"
     if len(boxes) == 0:
-        raise InputError("no person boxes to run (no annotation with keypoints, or no "
-                         "detection above min_score)",
+        raise InputError("no person boxes to run (no annotation with keypoints"
+                         + (" the keypoint map keeps" if remapped else "")
+                         + ", or no detection above min_score)",
                          path=detections if detections is not None else annotations)
     for iid in np.unique(boxes.image_id):
         fn = img_info[int(iid)].get("file_name")
-        if not fn or not (images / fn).is_file():
-            raise InputError(f"image {int(iid)}: file {fn!r} not found in the images folder",
+        if not fn:
+            raise InputError(f"image {int(iid)} has no `file_name`", field="images.file_name",
+                             path=annotations)
+        if not skip_bad_images and not (images / fn).is_file():
+            raise InputError(f"image {int(iid)}: file {fn!r} not found in the images folder "
+                             f"(--skip-bad-images skips such images)",
                              field="images.file_name", path=images)
-    return _Job(images, annotations, detections, min_score, img_info, boxes, box_kind)
+    return _Job(images, annotations, detections, min_score, data, remapped, img_info, boxes,
+                box_kind, skip_bad_images)
 
 
-def _open_model(job: _Job, model_path: str | Path | None, num_threads: int | None,
-                dtype: str, compression: str | None) -> tuple[bp.BlazePose, str, str]:
-    """Load BlazePose (before OUT is touched, so a missing model fails early) and key the run.
-
-    Returns the network, its model file's sha256 and the run key: a hash of the model,
-    the crop and storage options and every box, which decides whether an unfinished run
-    in OUT may be continued.
-    """
-    net = bp.BlazePose(model_path=model_path, num_threads=num_threads)
-    model_sha = bp.file_sha256(net.model_path)
-    options = {"model_sha256": model_sha, "grid_offset": bp.GRID_OFFSET,
-               "padding": bp.PADDING, "channels": list(bp.COCO_FROM_BLAZEPOSE),
-               "dtype": dtype, "compression": compression, "boxes": job.box_kind,
-               "min_score": job.min_score}
-    return net, model_sha, _run_key(options, job.boxes)
+def _run_key_of(job: _Job, runner: Runner, dtype: str, compression: str | None) -> str:
+    """A hash of the model, its options, the storage options and every box: whether an
+    unfinished run in OUT may be continued."""
+    options = {**runner.key(), "dtype": dtype, "compression": compression,
+               "boxes": job.box_kind, "min_score": job.min_score}
+    return _run_key(options, job.boxes)
 
 
 def _start_or_resume(job: _Job, out: Path, key: str, overwrite: bool) -> tuple[Path, np.ndarray]:
-    """Prepare OUT and its progress folder; return the folder and the finished rows.
+    """Prepare OUT and its progress folder; return the folder and the finished rows
+    (computed or skipped).
 
     An unfinished run with the same key is continued (its saved batches count as done);
     one with another key is an InputError unless ``overwrite`` (then it is discarded).
@@ -291,13 +253,44 @@ def _start_or_resume(job: _Job, out: Path, key: str, overwrite: bool) -> tuple[P
     for part in sorted(prog.glob("part_*.npz")):
         with np.load(part, allow_pickle=False) as z:
             done[z["rows"]] = True
+    for entry in _skipped(prog):
+        done[entry["rows"]] = True
     return prog, done
 
 
-def _run_batches(job: _Job, net: bp.BlazePose, prog: Path, done: np.ndarray, *,
+def _skipped(prog: Path) -> list[dict[str, Any]]:
+    """The images skipped so far (``skipped_*.json`` in the progress folder)."""
+    out = []
+    for p in sorted(prog.glob("skipped_*.json")):
+        try:
+            out.append(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return out
+
+
+def _image_or_skip(job: _Job, prog: Path, iid: int, rows: np.ndarray) -> np.ndarray | None:
+    """The image (H, W, 3) uint8; None when it is unreadable and skipping is on (then
+    its rows are recorded as skipped)."""
+    name = job.img_info[iid]["file_name"]
+    try:
+        return read_image(job.images / name)
+    except DatasetError as exc:
+        if not job.skip_bad_images:
+            raise InputError(f"image {iid}: {exc.message} (pass --skip-bad-images to skip "
+                             f"unreadable images and list them)", field="images",
+                             path=job.images / name) from None
+        _atomic_json(prog / f"skipped_{iid}.json",
+                     {"image_id": iid, "file": name, "reason": exc.message,
+                      "rows": sorted(int(r) for r in rows)})
+        return None
+
+
+def _run_batches(job: _Job, runner: Runner, prog: Path, done: np.ndarray, *,
                  batch_size: int, dtype: str, progress: bool,
-                 on_batch: Callable[[int, int], None] | None) -> None:
-    """Crop and run the rows not yet ``done`` in batches, each saved atomically to ``prog``.
+                 on_batch: Callable[[int, int], None] | None) -> int:
+    """Crop and run the rows not yet ``done`` in batches, each saved atomically to ``prog``;
+    returns the number of boxes run (boxes of skipped images do not count).
 
     Boxes are sorted by image, so each image is read once per batch run of its boxes.
     A tqdm bar (unless not ``progress``) and ``on_batch(done, total)`` report each batch.
@@ -305,116 +298,135 @@ def _run_batches(job: _Job, net: bp.BlazePose, prog: Path, done: np.ndarray, *,
     resumed = int(done.sum())
     todo = np.flatnonzero(~done)
     from tqdm.auto import tqdm
-    bar = tqdm(total=len(job.boxes), initial=resumed, unit="box", desc="BlazePose",
+    w, h = runner.input_size
+    bar = tqdm(total=len(job.boxes), initial=resumed, unit="box", desc=runner.name[:24],
                disable=not progress)
-    cur_image: tuple[int, np.ndarray] | None = None
+    cur_image: tuple[int, np.ndarray | None] | None = None
+    computed = 0
     try:
         for start in range(0, len(todo), batch_size):
             rows = todo[start:start + batch_size]
             b = job.boxes.take(rows)
-            center, side = bp.square_crops(b.bbox)
-            crops = np.empty((len(rows), bp.INPUT_SIZE, bp.INPUT_SIZE, 3), np.float32)
+            geo = runner.geometry(b.bbox)
+            crops = np.empty((len(rows), h, w, 3), np.float32)
+            ok = np.ones(len(rows), bool)
             for iid in np.unique(b.image_id):
                 sel = np.flatnonzero(b.image_id == iid)
                 if cur_image is None or cur_image[0] != iid:
-                    cur_image = (int(iid),
-                                 _load_rgb(job.images / job.img_info[int(iid)]["file_name"]))
-                crops[sel] = bp.crop_images(cur_image[1], center[sel], side[sel])
-            heat = net.heatmaps(crops)
-            part = prog / f"part_{int(rows[0]):09d}.npz"
-            tmp = part.with_name(part.name + ".tmp")
-            with open(tmp, "wb") as fh:
-                np.savez(fh, rows=rows, heatmaps=heat.astype(dtype))
-            os.replace(tmp, part)
+                    every = np.flatnonzero(job.boxes.image_id == iid)
+                    cur_image = (int(iid), _image_or_skip(job, prog, int(iid), every))
+                if cur_image[1] is None:
+                    ok[sel] = False
+                    continue
+                crops[sel] = warp_crops(cur_image[1], geo.input_affine[sel], (w, h))
+            if ok.any():
+                heat = runner.heatmaps(crops[ok])
+                part = prog / f"part_{int(rows[0]):09d}.npz"
+                tmp = part.with_name(part.name + ".tmp")
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, rows=rows[ok], heatmaps=heat.astype(dtype))
+                os.replace(tmp, part)
+                computed += int(ok.sum())
             bar.update(len(rows))
             if on_batch is not None:
                 on_batch(resumed + start + len(rows), len(job.boxes))
     finally:
         bar.close()
+    return computed
 
 
-def _provenance(job: _Job, net: bp.BlazePose, model_sha: str,
+def _provenance(job: _Job, runner: Runner, skipped: list[dict[str, Any]],
                 command: str | None) -> dict[str, Any]:
-    """What the cache records about the run: model, runtime, crop, σ, inputs, command."""
+    """What the cache records about the run: the runner's facts (model, runtime, crop,
+    σ, flip test, keypoint map) plus the inputs, skipped images and command."""
     return {
-        "tool": "daec-viz infer", "daec_viz_version": __version__,
-        "network": bp.MODEL_NAME, "model_file": str(net.model_path),
-        "model_sha256": model_sha,
-        "model_distribution": next((f"{d} {_version(d)}" for d in bp.MODEL_DISTRIBUTIONS
-                                    if _version(d)), None),
-        "runtime": f"ai-edge-litert {_version('ai-edge-litert')}",
-        "output": bp.HEATMAP_OUTPUT, "blazepose_channels": list(bp.COCO_FROM_BLAZEPOSE),
-        "stored": "sigmoid(logits) of the network's heatmap logits (probabilities in [0, 1])",
-        "daec_sigma": bp.MEASURED_SIGMA,
-        "sigma_note": "Gaussian fit to the sigmoid peaks of real COCO people (heatmap px); "
-                      "the DAEC window should assume it",
-        "crop": {"shape": "square, side = padding * max(w, h), centred on the box, no "
-                          "rotation", "padding": bp.PADDING, "input_size": bp.INPUT_SIZE,
-                 "input_range": [0.0, 1.0], "interpolation": "bilinear",
-                 "border": "zeros", "input_px_to_image": "x = c + (u - 127.5) * S / 256"},
-        "grid_offset_input_px": bp.GRID_OFFSET,
-        "heatmap_to_image": "x = c + (i - 32) * S / 64 (the hrnet convention with "
-                            "scale = S / 200); exact per-instance affines stored",
+        "tool": "daec-viz infer", "daec_viz_version": __version__, **runner.provenance(),
         "boxes": job.box_kind, "annotations_file": str(job.annotations.resolve()),
+        "annotations_remapped": job.remapped,
         "detections_file": None if job.detections is None
         else str(Path(job.detections).resolve()),
         "min_score": job.min_score if job.detections is not None else None,
         "images_folder": str(job.images.resolve()), "command": command,
+        "skipped_images": [{k: v for k, v in s.items() if k != "rows"} for s in skipped],
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def _finalise(job: _Job, out: Path, prog: Path, provenance: dict[str, Any], *, dtype: str,
-              compression: str | None, copy_images: bool) -> None:
+def _finalise(job: _Job, runner: Runner, out: Path, prog: Path, provenance: dict[str, Any], *,
+              dtype: str, compression: str | None, copy_images: bool,
+              skipped: list[dict[str, Any]]) -> int:
     """Assemble the dataset folder from the saved batches, then drop the progress folder.
 
-    Writes ``heatmaps.h5`` (with the exact crop affine per instance), copies the
-    annotations, links (or copies) the images and writes the marker that says OUT holds
-    a finished result.
+    Writes ``heatmaps.h5`` (centre, scale and the exact crop affine per instance), the
+    annotations (a copy, or the remapped ground truth), links (or copies) the images and
+    writes the marker that says OUT holds a finished result. Returns the instance count.
     """
-    with HeatmapWriter(out / CACHE_FILE, input_size=(bp.INPUT_SIZE, bp.INPUT_SIZE),
-                       sigma=bp.MEASURED_SIGMA, convention="hrnet", model=bp.MODEL_NAME,
-                       heatmap_kind="probability", provenance=provenance, dtype=dtype,
-                       compression=compression, overwrite=True) as writer:
-        for part in sorted(prog.glob("part_*.npz")):
+    parts = sorted(prog.glob("part_*.npz"))
+    if not parts:
+        raise InputError(f"every image was unreadable and skipped "
+                         f"({[s['file'] for s in skipped][:5]}); nothing to write",
+                         field="images", path=job.images)
+    with HeatmapWriter(out / CACHE_FILE, **runner.writer_options(), provenance=provenance,
+                       dtype=dtype, compression=compression, overwrite=True) as writer:
+        for part in parts:
             with np.load(part, allow_pickle=False) as z:
                 rows, heat = z["rows"], z["heatmaps"]
             b = job.boxes.take(rows)
-            center, side = bp.square_crops(b.bbox)
-            c, s = bp.center_scale_of_crops(center, side)
-            writer.add(heat, image_ids=b.image_id, centers=c, scales=s, scores=b.score,
-                       bboxes=b.bbox, ann_ids=b.ann_id,
-                       affines=bp.heatmap_affines(center, side))
-    shutil.copyfile(job.annotations, out / ANNOTATIONS_FILE)
-    used = sorted({job.img_info[int(i)]["file_name"] for i in np.unique(job.boxes.image_id)})
+            geo = runner.geometry(b.bbox)
+            writer.add(heat, image_ids=b.image_id, centers=geo.center, scales=geo.scale,
+                       scores=b.score, bboxes=b.bbox, ann_ids=b.ann_id,
+                       affines=geo.heatmap_affine)
+        count = writer.count
+    if job.remapped:
+        _atomic_json(out / ANNOTATIONS_FILE, job.data)
+    else:
+        shutil.copyfile(job.annotations, out / ANNOTATIONS_FILE)
+    bad = {s["image_id"] for s in skipped}
+    used = sorted({job.img_info[int(i)]["file_name"] for i in np.unique(job.boxes.image_id)
+                   if int(i) not in bad})
     how = _link_or_copy_images(out, job.images, used, copy_images)
     _atomic_json(out / MARKER_FILE, {"created": [CACHE_FILE, ANNOTATIONS_FILE, IMAGES_DIR],
                                      "images": how, "tool": "daec-viz infer"})
     shutil.rmtree(prog)
+    return count
 
 
 def run_inference(images: str | Path, annotations: str | Path, out: str | Path, *,
                   detections: str | Path | None = None, min_score: float = 0.0,
                   batch_size: int = DEFAULT_BATCH, copy_images: bool = False,
                   dtype: str = "float16", compression: str | None = "lzf",
-                  model_path: str | Path | None = None, num_threads: int | None = None,
+                  model_path: str | Path | None = None,
+                  model_options: TopDownOptions | None = None,
+                  num_threads: int | None = None, flip_test: str = "none",
+                  flip_pairs: str | Path | None = None,
+                  keypoint_map: str | Path | None = None, skip_bad_images: bool = False,
                   overwrite: bool = False, progress: bool = True,
                   on_batch: Callable[[int, int], None] | None = None,
                   command: str | None = None) -> InferSummary:
-    """Run BlazePose over every person box and write a dataset folder (resumable).
+    """Run a network over every person box and write a dataset folder (resumable).
 
     Parameters
     ----------
     images : folder holding the images (``file_name`` of each COCO image, relative).
-    annotations : COCO keypoints json (17 COCO joints); copied to ``OUT/annotations.json``.
+    annotations : COCO keypoints json; copied to ``OUT/annotations.json`` (re-expressed
+        in the model's channels with a keypoint map).
     out : the dataset folder to write (new, empty, or an unfinished run to continue).
     detections : COCO detection results json; default: the ground-truth boxes.
     min_score : detections below this score are skipped.
     batch_size : crops per network call (and per saved progress step).
     copy_images : copy the used images into ``OUT/images`` instead of a symlink.
     dtype, compression : heatmap storage (``float16``/``float32``; ``lzf``/``gzip``/None).
-    model_path, num_threads : BlazePose model file (default: the installed wheel's) and
-        interpreter threads.
+    model_path : None (BlazePose from the installed wheel), a ``pose_landmark_full.tflite``
+        (BlazePose), or a top-down heatmap model ``.onnx`` / ``.tflite``.
+    model_options : :class:`~daec_viz.realnet.heatmap_model.TopDownOptions` of a model
+        file (input size, normalisation, layout, output, convention, σ, padding,
+        pipeline); default: mmpose's.
+    num_threads : runtime threads.
+    flip_test : ``none``, ``shift`` or ``noshift`` (:mod:`daec_viz.decoding.flip`).
+    flip_pairs : a JSON file of left/right channel pairs; default: from the channel names.
+    keypoint_map : a JSON file saying which model channel is which annotation keypoint
+        (:mod:`daec_viz.realnet.keypoint_map`).
+    skip_bad_images : skip (and list) unreadable images instead of stopping.
     overwrite : replace a finished earlier result in ``out`` (or an unfinished run with
         other inputs).
     progress : show a tqdm progress bar.
@@ -424,19 +436,27 @@ def run_inference(images: str | Path, annotations: str | Path, out: str | Path, 
     Returns
     -------
     :class:`InferSummary`. Raises ModelNotInstalledError (with the pip command) when the
-    model or runtime is missing, InputError for bad inputs.
+    model or runtime is missing, InputError for bad inputs, models or images.
     """
     t0 = time.perf_counter()
     images, annotations, out = Path(images), Path(annotations), Path(out)
     _check_options(images, dtype, compression, batch_size)
-    job = _read_inputs(images, annotations, detections, min_score)
-    net, model_sha, key = _open_model(job, model_path, num_threads, dtype, compression)
+    coco, cat = load_annotations(annotations)
+    runner = _open_runner(annotations, cat, model_path, model_options, num_threads,
+                          flip_test, flip_pairs, keypoint_map)
+    job = _read_inputs(images, annotations, coco.dataset, cat, runner, detections,
+                       min_score, skip_bad_images)
+    key = _run_key_of(job, runner, dtype, compression)
     prog, done = _start_or_resume(job, out, key, overwrite)
     resumed = int(done.sum())
-    _run_batches(job, net, prog, done, batch_size=batch_size, dtype=dtype,
-                 progress=progress, on_batch=on_batch)
-    _finalise(job, out, prog, _provenance(job, net, model_sha, command), dtype=dtype,
-              compression=compression, copy_images=copy_images)
-    n = len(job.boxes)
-    return InferSummary(path=out, num_instances=n, resumed=resumed, computed=n - resumed,
-                        seconds=time.perf_counter() - t0, boxes=job.box_kind)
+    computed = _run_batches(job, runner, prog, done, batch_size=batch_size, dtype=dtype,
+                            progress=progress, on_batch=on_batch)
+    skipped = _skipped(prog)
+    n = _finalise(job, runner, out, prog, _provenance(job, runner, skipped, command),
+                  dtype=dtype, compression=compression, copy_images=copy_images,
+                  skipped=skipped)
+    return InferSummary(path=out, num_instances=n, resumed=resumed, computed=computed,
+                        seconds=time.perf_counter() - t0, boxes=job.box_kind,
+                        model=runner.name,
+                        skipped=tuple({k: v for k, v in s.items() if k != "rows"}
+                                      | {"boxes": len(s["rows"])} for s in skipped))
