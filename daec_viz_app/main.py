@@ -3,8 +3,10 @@
 Sidebar: the dataset (the bundled simulated demo, built on first launch with a progress
 bar, or any dataset folder; ``daec-viz app DATASET`` / ``streamlit run app.py --
 --dataset DATASET`` / ``$DAEC_VIZ_DATASET`` preselect one) and the app-wide decoder
-controls Δ, pattern, σ and smoothing, kept in ``st.session_state`` (keys ``delta``,
-``pattern``, ``sigma``, ``smooth``) so every page updates live.
+controls Δ, pattern, σ and smoothing, the decoders every page shows besides DAEC and the
+integral decoders' β (shown while one of them is), kept in ``st.session_state`` (keys
+``delta``, ``pattern``, ``sigma``, ``smooth``, ``decoders``, ``beta``) so every page
+updates live.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, DecoderConfig
+from daec_viz.decoding.config import DEFAULT_BETA, DEFAULT_BLUR_KERNEL, DecoderConfig
+from daec_viz.evaluation.sweep import BASELINES
 from daec_viz.exceptions import DaecVizError
+from daec_viz.plots.style import method_label
 from daec_viz_app import state
 from daec_viz_app.figures import FORMATS
+from daec_viz_app.paths_policy import allowed_roots, check_dataset_folder
+from daec_viz_app.server import start_warmup
 from daec_viz_app.ui import guarded, simulated_badge
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 DEMO = "Bundled demo (simulated)"
 FOLDER = "Another dataset folder"
 #: Query parameters of a shareable link (page is the URL path); see :func:`_read_url`.
-URL_KEYS = ("dataset", "delta", "pattern", "sigma", "smooth", "image", "person", "joint")
+URL_KEYS = ("dataset", "delta", "pattern", "sigma", "smooth", "decoders", "beta", "image",
+            "person", "joint")
 
 
 def _pages() -> list:
@@ -56,6 +63,8 @@ def _init_state() -> None:
     ss.setdefault("pattern", "BR")
     ss.setdefault("sigma", 2.0)
     ss.setdefault("smooth", False)
+    ss.setdefault("decoders", list(BASELINES))
+    ss.setdefault("beta", float(ss.get("beta_keep", DEFAULT_BETA)))
     ss.setdefault("fig_format", "png")
     pending = ss.pop("pending_controls", None)
     if pending:  # a page asked for other controls (a click on a curve, the Δ_opt button)
@@ -76,14 +85,16 @@ def _read_url() -> None:
             ss["dataset_choice"], ss["folder_input"] = DEMO, ""
         else:
             ss["dataset_choice"], ss["folder_input"] = FOLDER, qp["dataset"]
-    given = {}
-    for name, conv in (("delta", float), ("sigma", float)):
+    given: dict = {}
+    for name, conv in (("delta", float), ("sigma", float), ("beta", float)):
         try:
             v = conv(qp[name])
-            if np.isfinite(v) and (name != "sigma" or v > 0):
+            if np.isfinite(v) and (name == "delta" or v > 0):
                 given[name] = v
         except (KeyError, ValueError):
             pass
+    if "decoders" in qp:  # the baselines shown ("" = DAEC alone); unknown names dropped
+        given["decoders"] = [m for m in BASELINES if m in qp["decoders"].split(",")]
     if qp.get("pattern") in ("BR", "UR", "BL", "UL"):
         given["pattern"] = qp["pattern"]
     if qp.get("smooth") in ("0", "1"):
@@ -109,6 +120,11 @@ def _write_url() -> None:
         params["dataset"] = str(ss["dataset_path"])
     params.update(delta=f"{float(ss['delta']):g}", pattern=str(ss["pattern"]),
                   sigma=f"{float(ss['sigma']):g}", smooth="1" if ss["smooth"] else "0")
+    ctl = state.controls_of(ss)
+    if ctl.baselines != BASELINES:  # the default (every decoder) keeps the link short
+        params["decoders"] = ",".join(ctl.baselines)
+    if ctl.beta != DEFAULT_BETA:
+        params["beta"] = f"{ctl.beta:g}"
     for name in ("image", "person", "joint"):
         if ss.get(f"ex_keep_{name}") is not None:
             params[name] = str(ss[f"ex_keep_{name}"])
@@ -148,12 +164,14 @@ def _sidebar_dataset() -> None:
             ss["dataset_path"] = None
             sb.info("Type a dataset folder, or choose the demo.")
             return
-        if not Path(folder).expanduser().is_dir():
+        try:  # resolved, inside the data root (paths_policy), a folder
+            resolved = check_dataset_folder(folder, allowed_roots(
+                state.resolve_initial_dataset(sys.argv[1:])))
+        except DaecVizError as exc:
             ss["dataset_path"] = None
-            sb.error(f"{folder}: not a folder. Type the path of a dataset folder "
-                     "(annotations.json + heatmaps.h5).")
+            sb.error(str(exc), icon=":material/error:")
             return
-        ss["dataset_path"] = str(Path(folder).expanduser().resolve())
+        ss["dataset_path"] = str(resolved)
     try:
         ds, path, dkey = state.current()
     except DaecVizError as exc:  # the data pages show it with what to do: no 2nd red box
@@ -168,7 +186,8 @@ def _sidebar_dataset() -> None:
             ss["sigma"] = default.sigma
         if "delta" not in keep:
             ss["delta"], ss["opened_at"] = state.opening_delta(
-                path, dkey, str(ss["pattern"]), bool(ss["smooth"]), float(ss["sigma"]))
+                path, dkey, str(ss["pattern"]), bool(ss["smooth"]), float(ss["sigma"]),
+                float(ss["beta"]))
         else:
             ss["opened_at"] = "Δ from the link"
     sb.caption(f"{Path(path).name}: {len(ds)} people, {len(ds.image_ids)} images, "
@@ -193,8 +212,24 @@ def _sidebar_controls() -> None:
     sb.slider("σ (window, heatmap px)", 0.5, 5.0, step=0.5, key="sigma",
               help="DAEC window half-width int(3σ+1); defaults to the cache's σ.")
     sb.toggle(f"Smoothing (Gaussian blur {DEFAULT_BLUR_KERNEL} first)", key="smooth",
-              help="Blur every map before standard, shifting and DAEC (DARK always "
-                   "uses its own blur).")
+              help="Blur every map before standard, shifting and DAEC (DARK and DARK-UDP "
+                   "always use their own blur; gauss3 and the integral decoders never "
+                   "blur).")
+    sb.multiselect("Compared with (every page)", BASELINES, key="decoders",
+                   format_func=method_label, placeholder="DAEC alone",
+                   help="The decoders every page shows beside DAEC: the paper's baselines "
+                        "and the field's (DARK-UDP, the three-point Gaussian fit, integral "
+                        "regression with and without Gu et al.'s debiasing, as mmpose). "
+                        "The verdict holds DAEC against the best of all of them, shown or "
+                        "not.")
+    if state.controls_of(ss).shows_beta:
+        b = float(ss["beta"])  # a link's β outside the usual range widens it
+        sb.slider("β (integral decoders' softmax sharpness)", min(1.0, b),
+                  max(40.0, b), step=0.5,
+                  key="beta", help="softmax(β·h) over the map; default "
+                  f"{DEFAULT_BETA:g} (mmpose's Debias-IPR setting, for maps with maxima "
+                  "near 1).")
+        ss["beta_keep"] = float(ss["beta"])  # kept while the slider is hidden
     sb.radio("Figure downloads (each chart's camera button)", FORMATS, key="fig_format",
              horizontal=True, format_func=str.upper,
              help="PNG at twice the screen resolution, or SVG (vector, for papers).")
@@ -209,6 +244,7 @@ def run() -> None:
     old-style pages)."""
     st.set_page_config(page_title="daec-viz", page_icon=":material/my_location:",
                        layout="wide")
+    start_warmup(sys.argv[1:])  # once per server (``streamlit run``: from the 1st session)
     _init_state()
     nav = st.navigation(_pages())
     st.sidebar.title("daec-viz")

@@ -21,17 +21,22 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from daec_viz.decoding.config import DEFAULT_BLUR_KERNEL, METHODS, DecoderConfig
+from daec_viz.decoding.config import (
+    ALL_METHODS,
+    DEFAULT_BETA,
+    DEFAULT_BLUR_KERNEL,
+    OPTIONS,
+    DecoderConfig,
+)
 from daec_viz.evaluation.predict import Predictions, predict
 from daec_viz.evaluation.splits import report_split, split_indices
+from daec_viz.evaluation.sweep import BASELINES, blurs_itself, default_configs
 from daec_viz.exceptions import DaecVizError, InputError
 from daec_viz.io.datasets import Dataset, load_dataset
 
 #: Heatmaps are held in memory (as float32) when they fit in this many MB (else streamed
 #: from disk).
 IN_MEMORY_MB = 768
-METHOD_LABELS = {"standard": "Standard", "shifting": "Shifting", "dark": "DARK",
-                 "daec": "DAEC"}
 ENV_DATASET = "DAEC_VIZ_DATASET"
 
 
@@ -39,34 +44,62 @@ ENV_DATASET = "DAEC_VIZ_DATASET"
 
 @dataclass(frozen=True)
 class Controls:
-    """The app-wide decoder controls (read from ``st.session_state``)."""
+    """The app-wide decoder controls (read from ``st.session_state``): DAEC's Δ, pattern,
+    σ and smoothing, the decoders every page shows (``methods``: DAEC and the chosen
+    baselines, in :data:`~daec_viz.decoding.ALL_METHODS` order) and the integral
+    decoders' softmax sharpness ``beta``."""
 
     delta: float
     pattern: str
     sigma: float
     smooth: bool
+    methods: tuple[str, ...] = ALL_METHODS
+    beta: float = DEFAULT_BETA
 
     def config(self, method: str) -> DecoderConfig:
         """The :class:`DecoderConfig` of ``method`` under these controls: DAEC reads every
-        control; standard and shifting only the smoothing; DARK none (it always blurs
-        with its own kernel, as published). The config drops what a method does not read,
-        so the baselines' cache entries are shared across Δ/pattern/σ."""
+        control; standard and shifting only the smoothing; DARK and DARK-UDP none (they
+        always blur with their own kernel, as published); the integral decoders β;
+        gauss3 nothing. The config drops what a method does not read, so the baselines'
+        cache entries are shared across Δ/pattern/σ."""
         # DARK's kernel written out (as it resolves): one cache key with the baselines'
-        kernel = DEFAULT_BLUR_KERNEL if (self.smooth or method == "dark") else None
+        kernel = DEFAULT_BLUR_KERNEL if (self.smooth or blurs_itself(method)) else None
         return DecoderConfig(method, sigma=self.sigma, delta=self.delta,
-                             pattern=self.pattern, blur_kernel=kernel)
+                             pattern=self.pattern, blur_kernel=kernel, beta=self.beta)
+
+    @property
+    def baselines(self) -> tuple[str, ...]:
+        """The decoders shown besides DAEC."""
+        return tuple(m for m in self.methods if m != "daec")
+
+    @property
+    def shows_beta(self) -> bool:
+        """An integral decoder (one that reads β) is shown."""
+        return any("beta" in OPTIONS[m] for m in self.methods)
 
     def label(self) -> str:
         s = ", smoothed" if self.smooth else ""
         return f"DAEC {self.pattern}, Δ = {self.delta:g}, σ = {self.sigma:g}{s}"
 
 
+def shown_methods(baselines: Any) -> tuple[str, ...]:
+    """DAEC and the chosen ``baselines`` (names of :data:`BASELINES`; others ignored), in
+    :data:`~daec_viz.decoding.ALL_METHODS` order: the decoders every page shows."""
+    chosen = set(baselines)
+    return tuple(m for m in ALL_METHODS if m == "daec" or m in chosen)
+
+
 def controls_of(ss: Any) -> Controls:
-    """The controls held in a session-state mapping ``ss``."""
+    """The controls held in a session-state mapping ``ss`` (``decoders``: the baselines
+    shown; ``beta``, else the last β set while its control was shown, ``beta_keep``)."""
+    beta = ss["beta"] if "beta" in ss else ss["beta_keep"] if "beta_keep" in ss \
+        else DEFAULT_BETA
     return Controls(float(ss["delta"] if "delta" in ss else 4.0),
                     str(ss["pattern"] if "pattern" in ss else "BR"),
                     float(ss["sigma"] if "sigma" in ss else 2.0),
-                    bool(ss["smooth"] if "smooth" in ss else False))
+                    bool(ss["smooth"] if "smooth" in ss else False),
+                    shown_methods(ss["decoders"] if "decoders" in ss else BASELINES),
+                    float(beta))
 
 
 def controls() -> Controls:
@@ -161,15 +194,15 @@ def decoded(path: str, key: tuple, config_json: str) -> Predictions:
     if hm is None:
         return predict(ds, cfg)
     pre = {}
-    if cfg.smooth and cfg.method != "dark" and cfg.blur_kernel == DEFAULT_BLUR_KERNEL:
+    if cfg.smooth and not blurs_itself(cfg.method) and cfg.blur_kernel == DEFAULT_BLUR_KERNEL:
         pre[DEFAULT_BLUR_KERNEL] = blurred(path, key)
     return predict(ds, cfg, maps=hm, blurred=pre)
 
 
-def decoded_all(path: str, key: tuple, ctl: Controls,
-                methods: tuple[str, ...] = METHODS) -> dict[str, Predictions]:
-    """:func:`decoded` of every method under the app-wide controls (cached per config)."""
-    return {m: decoded(path, key, ctl.config(m).to_json()) for m in methods}
+def decoded_all(path: str, key: tuple, ctl: Controls) -> dict[str, Predictions]:
+    """:func:`decoded` of every decoder shown (``ctl.methods``) under the app-wide
+    controls (cached per config)."""
+    return {m: decoded(path, key, ctl.config(m).to_json()) for m in ctl.methods}
 
 
 def eval_split(ds: Dataset) -> str:
@@ -188,8 +221,8 @@ def stats(path: str, key: tuple, config_json: str, split: str) -> dict[str, floa
 
 
 def stats_all(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, dict[str, float]]:
-    """:func:`stats` of the four decoders at the app-wide controls."""
-    return {m: stats(path, key, ctl.config(m).to_json(), split) for m in METHODS}
+    """:func:`stats` of the decoders shown (``ctl.methods``) at the app-wide controls."""
+    return {m: stats(path, key, ctl.config(m).to_json(), split) for m in ctl.methods}
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -209,26 +242,58 @@ def matches(path: str, key: tuple, config_json: str, split: str) -> Any:
 N_BOOT = 1000
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _replicates_of(path: str, key: tuple, config_json: str, split: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """One config's share of :func:`daec_viz.evaluation.bootstrap.bootstrap_stats`
+    (seed 0, :data:`N_BOOT` replicates): its stats (10,) and replicate stats (B, 10) with
+    undefined ones NaN (:func:`~daec_viz.evaluation.bootstrap.defined`). The image
+    weights depend only on the image count and the seed, so caching each config alone
+    gives the paired numbers, and a Δ change re-accumulates DAEC's only."""
+    from daec_viz.evaluation.bootstrap import accumulate_stats, bootstrap_weights, defined
+    m = matches(path, key, config_json, split)
+    n = m.img_ids.size
+    point = accumulate_stats(m, np.ones((1, n)))[0]
+    return point, defined(accumulate_stats(m, bootstrap_weights(n, N_BOOT, 0)))
+
+
+def replicates(path: str, key: tuple, configs_json: tuple[str, ...], split: str
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_replicates_of` of each config, paired: every config must be evaluated on
+    the same images (as :func:`~daec_viz.evaluation.bootstrap.bootstrap_stats` checks)."""
+    ids = [matches(path, key, j, split).img_ids for j in configs_json]
+    if any(not np.array_equal(i, ids[0]) for i in ids[1:]):
+        raise InputError("paired bootstrap needs the same images for every configuration",
+                         field="img_ids")
+    return [_replicates_of(path, key, j, split) for j in configs_json]
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
-    """DAEC at the controls minus the best baseline (standard, shifting, DARK, with and
-    without smoothing) on AP, with its paired 95 % interval and call, plus the data
-    warnings: :class:`daec_viz.evaluation.compare.Verdict` as a dict with ``sentence``
-    and ``warnings``."""
+    """DAEC at the controls minus the best baseline (every other decoder, with and
+    without smoothing where it has a blur option, the integral decoders at the controls'
+    β: :func:`daec_viz.evaluation.compare.baseline_configs`; shown or not) on AP, with
+    its paired 95 % interval and call, plus the data warnings:
+    :class:`daec_viz.evaluation.compare.Verdict` as a dict with ``sentence`` and
+    ``warnings``."""
     from daec_viz.evaluation.compare import (
         baseline_configs,
         best_of,
         data_warnings,
-        paired_verdict,
+        gt_persons,
+        verdict_from_replicates,
     )
     ds = load(path, key)
-    bases = {n: c.to_json() for n, c in baseline_configs().items()}
+    bases = {n: c.to_json() for n, c in baseline_configs(beta=ctl.beta).items()}
     base_stats = {n: stats(path, key, j, split) for n, j in bases.items()}
     best = best_of(base_stats)
     daec = ctl.config("daec").to_json()
     rows = np.arange(len(ds)) if split == "all" else split_indices(ds, split)
-    v = paired_verdict(matches(path, key, daec, split), matches(path, key, bases[best], split),
-                       "DAEC", best, n_boot=N_BOOT)
+    # paired_verdict's numbers from the per-config replicates (the baseline's are cached)
+    (pa, ra), (pb, rb) = replicates(path, key, (daec, bases[best]), split)
+    m = matches(path, key, daec, split)
+    v = verdict_from_replicates("DAEC", best, float(pa[0] - pb[0]), ra[:, 0] - rb[:, 0],
+                                gt_persons(m), int(m.img_ids.size))
     preds = {"daec": decoded(path, key, daec)}
     warns = data_warnings(ds, preds, rows, {"daec": stats(path, key, daec, split)},
                           v.n_images, v.n_persons)
@@ -238,15 +303,15 @@ def verdict(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
 @st.cache_data(max_entries=64, show_spinner="Bootstrapping the intervals…")
 def stat_intervals(path: str, key: tuple, ctl: Controls, split: str) -> dict[str, Any]:
     """method -> stat -> [lo, hi]: the 95 % interval of each of the 10 COCO stats of the
-    four decoders at the controls (one paired bootstrap over images, N_BOOT replicates;
+    decoders shown at the controls (one paired bootstrap over images, N_BOOT replicates;
     NaN where a stat is undefined in the resamples)."""
-    from daec_viz.evaluation.bootstrap import bootstrap_stats, defined, percentile_interval
+    from daec_viz.evaluation.bootstrap import percentile_interval
     from daec_viz.evaluation.coco_eval import STAT_NAMES
-    ms = [matches(path, key, ctl.config(m).to_json(), split) for m in METHODS]
-    _, reps = bootstrap_stats(ms, n_boot=N_BOOT)
-    lo_hi = percentile_interval(defined(reps))  # (C, 10, 2)
+    reps = np.stack([r for _, r in replicates(
+        path, key, tuple(ctl.config(m).to_json() for m in ctl.methods), split)])
+    lo_hi = percentile_interval(reps)  # (C, 10, 2)
     return {m: {s: [float(v) for v in lo_hi[i, j]] for j, s in enumerate(STAT_NAMES)}
-            for i, m in enumerate(METHODS)}
+            for i, m in enumerate(ctl.methods)}
 
 
 @st.cache_data(max_entries=64, show_spinner="Bootstrapping A − B…")
@@ -308,13 +373,27 @@ def per_joint(path: str, key: tuple, config_json: str, split: str) -> dict[str, 
 
 
 @st.cache_resource(max_entries=8, show_spinner="Classifying the errors…")
-def taxonomy(path: str, key: tuple, ctl: Controls) -> Any:
-    """The error analysis with the Ronchi-Perona taxonomy and the AP with each error type
-    corrected, for the four decoders at the controls."""
+def _taxonomy_of(path: str, key: tuple, configs_json: tuple[tuple[str, str], ...]) -> Any:
     from daec_viz.analysis import analyse_errors
     ds = load(path, key)
-    return analyse_errors(ds, configs={m: ctl.config(m) for m in METHODS}, n_boot=1,
-                          taxonomy=True, ap=True, maps=heatmaps(path, key))
+    configs = {m: DecoderConfig.from_json(j) for m, j in configs_json}
+    return analyse_errors(ds, configs=configs, n_boot=1, taxonomy=True, ap=True,
+                          maps=heatmaps(path, key))
+
+
+def taxonomy(path: str, key: tuple, ctl: Controls) -> Any:
+    """The error analysis with the Ronchi-Perona taxonomy and the AP with each error type
+    corrected, for the decoders shown at the controls (in ``ctl.methods`` order): the
+    baselines analysed once per smoothing setting (and β), DAEC per Δ/pattern/σ (each
+    decoder's analysis is its own, so the parts are merged as they are)."""
+    import dataclasses
+    daec = _taxonomy_of(path, key, (("daec", ctl.config("daec").to_json()),))
+    if not ctl.baselines:
+        return daec
+    base = _taxonomy_of(path, key, tuple((m, ctl.config(m).to_json())
+                                         for m in ctl.baselines))
+    both = {**base.methods, **daec.methods}
+    return dataclasses.replace(daec, methods={m: both[m] for m in ctl.methods})
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -380,20 +459,22 @@ def _errors_of(path: str, key: tuple, configs_json: tuple[tuple[str, str], ...])
     configs = {m: DecoderConfig.from_json(j) for m, j in configs_json}
     hm = heatmaps(path, key)
     pre = {DEFAULT_BLUR_KERNEL: blurred(path, key)} if hm is not None and any(
-        c.smooth and c.method != "dark" for c in configs.values()) else {}
+        c.smooth and not blurs_itself(c.method) for c in configs.values()) else {}
     # the page bootstraps its filtered errors itself: one replicate here is enough
     return analyse_errors(ds, configs=configs, maps=hm, blurred=pre, n_boot=1,
                           taxonomy=False)
 
 
 def errors(path: str, key: tuple, ctl: Controls) -> dict[str, Any]:
-    """:class:`daec_viz.analysis.MethodErrors` of the four decoders under the controls
-    (method -> errors); the baselines are analysed once per smoothing setting, DAEC per
-    Δ/pattern/σ (smoothing = maps blurred first; DARK always with its own blur)."""
-    base = _errors_of(path, key, tuple((m, ctl.config(m).to_json())
-                                       for m in ("standard", "shifting", "dark")))
-    daec = _errors_of(path, key, (("daec", ctl.config("daec").to_json()),))
-    return {**base.methods, **daec.methods}
+    """:class:`daec_viz.analysis.MethodErrors` of the decoders shown under the controls
+    (method -> errors, in ``ctl.methods`` order); the baselines are analysed once per
+    smoothing setting (and β), DAEC per Δ/pattern/σ (smoothing = maps blurred first; DARK
+    and DARK-UDP always with their own blur)."""
+    out = dict(_errors_of(path, key, tuple((m, ctl.config(m).to_json())
+                                           for m in ctl.baselines)).methods
+               if ctl.baselines else {})
+    out.update(_errors_of(path, key, (("daec", ctl.config("daec").to_json()),)).methods)
+    return {m: out[m] for m in ctl.methods}
 
 
 @st.cache_resource(show_spinner=False)
@@ -403,16 +484,20 @@ def _sweep_store() -> dict:
     return {}
 
 
-def sweep(path: str, key: tuple, sigma: float, progress: Any = None) -> Any:
-    """The default sweep (:func:`daec_viz.evaluation.sweep.run_sweep`): from memory, else from its
-    disk cache, else computed with ``progress(fraction, label)`` called as it runs."""
+def sweep(path: str, key: tuple, sigma: float, beta: float = DEFAULT_BETA,
+          progress: Any = None) -> Any:
+    """The default sweep (:func:`daec_viz.evaluation.sweep.run_sweep` of
+    :func:`~daec_viz.evaluation.sweep.default_configs`, the integral baselines at ``beta``):
+    from memory, else from its disk cache, else computed with ``progress(fraction, label)``
+    called as it runs."""
     from daec_viz.evaluation.sweep import run_sweep
     store = _sweep_store()
-    k = (path, key, float(sigma))
+    k = (path, key, float(sigma), float(beta))
     if k not in store:
         if len(store) >= 4:
             store.pop(next(iter(store)))
-        store[k] = run_sweep(load(path, key), sigma=sigma, progress=progress)
+        store[k] = run_sweep(load(path, key), default_configs(sigma, beta=beta),
+                             progress=progress)
     return store[k]
 
 
@@ -429,7 +514,8 @@ def learn_on(ds: Dataset, splits: list[str]) -> tuple[str, str]:
 
 
 def opening_delta(path: str, key: tuple, pattern: str, smooth: bool,
-                  sigma: float | None = None) -> tuple[float, str]:
+                  sigma: float | None = None, beta: float = DEFAULT_BETA
+                  ) -> tuple[float, str]:
     """The Δ a dataset opens at, and why: Δ_opt (learned on the train split) when its
     default sweep is already computed (in memory or in the disk cache), else the
     decoder's default int(σ + 2), as the CLI."""
@@ -437,9 +523,9 @@ def opening_delta(path: str, key: tuple, pattern: str, smooth: bool,
     ds = load(path, key)
     sigma = float(ds.meta.sigma if sigma is None else sigma)  # a link's σ picks its curve
     default = DecoderConfig("daec").resolved(sigma=sigma).delta[0]
-    df = _sweep_store().get((path, key, sigma))
+    df = _sweep_store().get((path, key, sigma, float(beta)))
     if df is None:
-        df = cached_sweep(ds, sigma=sigma)
+        df = cached_sweep(ds, default_configs(sigma, beta=beta))
     if df is None:
         return default, f"Δ = int(σ + 2) = {default:g}"
     train, test = learn_on(ds, list(set(df["split"])))
@@ -467,7 +553,8 @@ def resolve_initial_dataset(argv: list[str]) -> str | None:
     return chosen or os.environ.get(ENV_DATASET) or None
 
 
-__all__ = ["Controls", "controls", "request_delta", "delta_range", "dataset_key", "load",
+__all__ = ["Controls", "controls", "controls_of", "shown_methods", "request_delta",
+           "delta_range", "dataset_key", "load",
            "current", "matched_gt", "learn_on", "opening_delta", "pair_verdict", "stat_intervals",
            "heatmaps", "blurred", "decoded", "decoded_all", "stats", "stats_all",
            "gt_table", "errors", "sweep", "eval_split", "resolve_initial_dataset",

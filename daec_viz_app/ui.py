@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from daec_viz.exceptions import DaecVizError, InputError, ModelNotInstalledError
-from daec_viz.plots.style import fmt_num
+from daec_viz.plots.style import fmt_num, method_label
 from daec_viz_app import state
 
 SIMULATED_TEXT = ("Simulated data: heatmaps of a simulated network on rendered people "
@@ -105,14 +105,16 @@ def ap_text(ap: Any) -> str:
 def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
     """The AP readout: "DAEC AP" at the current controls against the *best* baseline,
     with the paired 95 % bootstrap interval of the difference and its call (a coloured
-    arrow only when the interval excludes 0), the baselines' AP, and the data warnings,
-    on the dataset's test split (or all of it)."""
+    arrow only when the interval excludes 0), the AP of every baseline shown
+    (``ctl.baselines``, four metrics a row), and the data warnings, on the dataset's test
+    split (or all of it)."""
     split = state.eval_split(ds)
     s = state.stats_all(path, key, ctl, split)
     v = state.verdict(path, key, ctl, split)
     lo, hi = v["diff_ci"]
     known = v["call"] != "no detectable difference"
-    cols = st.columns(4)
+    # DAEC and the baselines shown, four a row
+    cols = [c for _ in range(0, 1 + len(ctl.baselines), 4) for c in st.columns(4)]
     cols[0].metric("DAEC AP", ap_text(s["daec"]["AP"]),
                    delta=(f"{fmt_num(v['diff'], 4, True)} [{fmt_num(lo, 4, True)}, "
                           f"{fmt_num(hi, 4, True)}] vs {v['baseline']}"
@@ -120,8 +122,8 @@ def ap_metrics(path: str, key: tuple, ds: Any, ctl: state.Controls) -> None:
                    delta_color="normal" if known else "off",
                    help=f"COCO AP on the {split!r} split at {ctl.label()}; the interval is "
                         f"a paired bootstrap over images ({state.N_BOOT} replicates)")
-    for c, m in zip(cols[1:], ("dark", "shifting", "standard"), strict=True):
-        c.metric(f"{state.METHOD_LABELS[m]} AP", ap_text(s[m]["AP"]))
+    for c, m in zip(cols[1:], ctl.baselines, strict=False):
+        c.metric(f"{method_label(m)} AP", ap_text(s[m]["AP"]))
     verdict_block(v)
 
 

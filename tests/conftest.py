@@ -14,6 +14,16 @@ if str(TESTS) not in sys.path:
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def app_data_root(tmp_path_factory):
+    """The app's data root (daec_viz_app/paths_policy.py) is the session's temporary
+    folder, where the tests build their datasets (the default, the home folder, would
+    refuse them)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAEC_VIZ_APP_ROOT", str(tmp_path_factory.getbasetemp()))
+        yield tmp_path_factory.getbasetemp()
+
+
 @pytest.fixture(scope="session")
 def app_demo(tmp_path_factory) -> Path:
     """A small simulated demo (16 images) the AppTest modules open (built once)."""

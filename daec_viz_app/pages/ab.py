@@ -8,18 +8,20 @@ import pandas as pd
 import streamlit as st
 
 from daec_viz.decoding.config import (
+    ALL_METHODS,
     DEFAULT_BLUR_KERNEL,
-    METHODS,
     OPTIONS,
     PATTERNS,
     SHIFTING_VARIANTS,
     DecoderConfig,
 )
+from daec_viz.evaluation.sweep import blurs_itself
 from daec_viz.plots.compare import per_joint_frame
 from daec_viz.plots.overlays import image_overlay
-from daec_viz.plots.style import fmt_num
+from daec_viz.plots.style import fmt_num, method_label
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
+from daec_viz_app.paths_policy import allowed_file, allowed_roots
 from daec_viz_app.ui import ap_text, page_header, run_page, verdict_block
 
 #: Starting points: A = DAEC at the app-wide controls, B = DARK as published.
@@ -27,11 +29,12 @@ DEFAULTS = {"A": "daec", "B": "dark"}
 
 
 def config_editor(side: str, ctl: state.Controls) -> DecoderConfig:
-    """The widgets of one side (keys ``ab_<side>_*``); only the options the chosen decoder
-    reads (:data:`daec_viz.decoding.config.OPTIONS`) are offered."""
+    """The widgets of one side (keys ``ab_<side>_*``): any decoder of
+    :data:`~daec_viz.decoding.ALL_METHODS`, and only the options it reads
+    (:data:`daec_viz.decoding.config.OPTIONS`) are offered."""
     st.markdown(f"**{side}**")
-    method = st.selectbox("Decoder", METHODS, index=METHODS.index(DEFAULTS[side]),
-                          key=f"ab_{side}_method", format_func=state.METHOD_LABELS.get)
+    method = st.selectbox("Decoder", ALL_METHODS, index=ALL_METHODS.index(DEFAULTS[side]),
+                          key=f"ab_{side}_method", format_func=method_label)
     opts = OPTIONS[method]
     kw: dict = {}
     if "delta" in opts:
@@ -48,10 +51,14 @@ def config_editor(side: str, ctl: state.Controls) -> DecoderConfig:
     if "variant" in opts:
         kw["variant"] = st.selectbox("Shifting variant", SHIFTING_VARIANTS,
                                      key=f"ab_{side}_variant")
-    if method == "dark":  # DARK blurs as published; the raw-map Taylor step is Table 4's
+    if "beta" in opts:  # the integral decoders: softmax sharpness, from the sidebar's
+        kw["beta"] = st.number_input("β (softmax sharpness)", min(0.1, ctl.beta),
+                                     max(1000.0, ctl.beta), ctl.beta,
+                                     step=0.5, key=f"ab_{side}_beta")
+    if blurs_itself(method):  # DARK(-UDP) blur as published; raw-map step is Table 4's
         raw = st.toggle("Taylor step on the raw map (no blur)", key=f"ab_{side}_raw")
         kw["blur_kernel"] = 1 if raw else DEFAULT_BLUR_KERNEL
-    else:
+    elif "blur_kernel" in opts:  # (gauss3 and the integral decoders have no blur option)
         smooth = st.toggle(f"Smoothing (Gaussian blur {DEFAULT_BLUR_KERNEL} first)",
                            value=ctl.smooth and method == "daec", key=f"ab_{side}_smooth")
         kw["blur_kernel"] = DEFAULT_BLUR_KERNEL if smooth else None
@@ -120,7 +127,8 @@ def _render() -> None:
                           f"{worst[i]:.1f} image px apart)")
     rows = np.flatnonzero(image_ids == img_id)
     gt = state.matched_gt(path, key, a_json)["gt"][rows]
-    ipath = ds.image_path(int(img_id))
+    # an image file that resolves outside the dataset folder and the data root is not read
+    ipath = allowed_file(ds.image_path(int(img_id)), path, allowed_roots())
     info = ds.coco.imgs.get(int(img_id), {})
     image = None
     if ipath is not None:

@@ -16,11 +16,11 @@ from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import page_header, run_page, verdict_block
 
 
-def _sweep(path: str, key: tuple, sigma: float):
+def _sweep(path: str, key: tuple, sigma: float, beta: float):
     """The sweep with a progress bar while it runs (then cached in memory and on disk)."""
     bar = st.progress(0.0, text="Sweeping Δ × patterns × smoothing (cached afterwards)…")
     try:
-        df = state.sweep(path, key, sigma, progress=lambda f, label="": bar.progress(
+        df = state.sweep(path, key, sigma, beta, progress=lambda f, label="": bar.progress(
             min(1.0, max(0.0, float(f))), text=f"Sweeping: {label}"))
     finally:
         bar.empty()
@@ -29,7 +29,7 @@ def _sweep(path: str, key: tuple, sigma: float):
 
 def _render() -> None:
     ds, path, key, ctl = page_header("AP vs Δ")
-    df = _sweep(path, key, ctl.sigma)
+    df = _sweep(path, key, ctl.sigma, ctl.beta)
     splits = sorted(set(df["split"]))
     train, test = state.learn_on(ds, splits)
 
@@ -72,13 +72,16 @@ def _render() -> None:
                    f"{band.line()}. Bubbles on the train curve grow with the share of "
                    "resamples each Δ wins.")
     fig = sweep_figure(df, stat, split, patterns=patterns, smooth=smooth, choice=choice,
-                       current_delta=ctl.delta, uncertainty=band if stat == "AP" else None)
+                       current_delta=ctl.delta, baselines=ctl.baselines,
+                       uncertainty=band if stat == "AP" else None)
     ev = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points",
                          config=chart_config("sw_chart"))
     st.caption("Click a point of a curve to set the app-wide Δ, pattern and smoothing. "
                "Solid: raw maps; dashed: "
                "smoothed; dotted: the train curve of the current pattern. Horizontal lines: "
-               "standard, shifting and DARK (DARK always with its own blur).")
+               "the other decoders shown (DARK and DARK-UDP always with their own blur; "
+               "gauss3 and the integral decoders have no smoothing"
+               + (f"; integral at β = {ctl.beta:g}" if ctl.shows_beta else "") + ").")
     pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
     if pts:
         x = float(pts[0].get("x"))

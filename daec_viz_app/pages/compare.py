@@ -10,8 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from daec_viz.analysis.taxonomy import TAXONOMY
-from daec_viz.decoding import METHODS
-from daec_viz.decoding.benchmark import format_table, run_benchmark
+from daec_viz.decoding.benchmark import ALL_CONFIGS, format_table, run_benchmark
 from daec_viz.evaluation.pckh import MPII_JOINT_NAMES, pckh
 from daec_viz.plots.compare import (
     gains_frame,
@@ -22,7 +21,7 @@ from daec_viz.plots.compare import (
     table_figure,
 )
 from daec_viz.plots.errors import taxonomy_ap_bars, taxonomy_bars
-from daec_viz.plots.style import fmt_num
+from daec_viz.plots.style import fmt_num, method_label
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import ap_metrics, page_header, run_page
@@ -35,13 +34,16 @@ def _bench_store() -> dict:
     return {}
 
 
-def _benchmark(n: int, progress: Any = None) -> dict:
-    """A live benchmark, kept in memory for the process (no element inside a cached
-    function, so the progress bar can be drawn)."""
+def _benchmark(n: int, methods: tuple[str, ...], progress: Any = None) -> dict:
+    """A live benchmark of the decoders ``methods`` (their configurations of
+    :data:`~daec_viz.decoding.benchmark.ALL_CONFIGS`), kept in memory for the process (no
+    element inside a cached function, so the progress bar can be drawn)."""
     store = _bench_store()
-    if n not in store:
-        store[n] = run_benchmark(n=n, repeats=3, ref_n=20, progress=progress)
-    return store[n]
+    if (n, methods) not in store:
+        store[n, methods] = run_benchmark(n=n, repeats=3, ref_n=20, progress=progress,
+                                          configs=[c for c in ALL_CONFIGS
+                                                   if c[0] in methods])
+    return store[n, methods]
 
 
 def _head_sizes(ds: Any) -> np.ndarray | None:
@@ -69,14 +71,15 @@ def _render() -> None:
     t1 = table1_frame(stats, model=ds.meta.model, input_size=f"{h}×{w}")
     st.plotly_chart(table_figure(t1), key="cmp_table1", config=chart_config("cmp_table1"))
     st.caption(f"{split!r} split, percent. AP↑ = DAEC's AP minus the row's. DAEC at "
-               f"{ctl.label()}; DARK with its own blur; smoothing "
-               f"{'on' if ctl.smooth else 'off'} for standard and shifting.")
+               f"{ctl.label()}; DARK and DARK-UDP with their own blur; smoothing "
+               f"{'on' if ctl.smooth else 'off'} for standard and shifting"
+               + (f"; integral decoders at β = {ctl.beta:g}." if ctl.shows_beta else "."))
     ci = state.stat_intervals(path, key, ctl, split)
-    ci_rows = {state.METHOD_LABELS[m]: {
+    ci_rows = {method_label(m): {
         s: (f"{fmt_num(stats[m][s], 3)} [{fmt_num(ci[m][s][0], 3)}, "
             f"{fmt_num(ci[m][s][1], 3)}]" if stats[m][s] >= 0 else "n/a: no GT")
         for s in ("AP", "AP50", "AP75", "AR")}
-        for m in METHODS}
+        for m in ctl.methods}
     st.markdown("**With 95 % intervals** (paired bootstrap over images, "
                 f"{state.N_BOOT} replicates)")
     st.dataframe(pd.DataFrame(ci_rows).T, width="stretch", key="cmp_ci")
@@ -102,7 +105,7 @@ def _render() -> None:
                                           "error types"), horizontal=True, key="cmp_pj_view")
     if view == "error types":
         m = st.selectbox("Decoder", list(ea.methods), key="cmp_pj_tax_method",
-                         format_func=state.METHOD_LABELS.get)
+                         format_func=method_label)
         counts = ea.methods[m].taxonomy.per_joint()
         pj = pd.DataFrame(counts, index=pd.Index(names, name="joint"),
                           columns=list(TAXONOMY))
@@ -110,14 +113,14 @@ def _render() -> None:
             shares = pj.div(pj.sum(axis=1).replace(0, np.nan), axis=0)
         st.dataframe(shares.style.format("{:.1%}", na_rep="–"), width="stretch",
                      key="cmp_per_joint")
-        st.caption(f"{state.METHOD_LABELS[m]}: share of each joint's labelled keypoints "
+        st.caption(f"{method_label(m)}: share of each joint's labelled keypoints "
                    "(matched people, every instance) that are good, jitter, inversion, "
                    "swap or miss (Ronchi & Perona).")
         csv, fname = pj.to_csv(), "daec_viz_per_joint_error_types.csv"
     else:
         if view.startswith("AP"):
             per = {m: state.per_joint(path, key, ctl.config(m).to_json(), split)
-                   for m in METHODS}
+                   for m in ctl.methods}
             caption = ("COCO AP with OKS of that joint alone (COCOeval on ground truth "
                        f"whose other joints are unlabelled), {split!r} split")
         else:
@@ -145,7 +148,7 @@ def _render() -> None:
                     config=chart_config("cmp_tax"))
     c2.plotly_chart(taxonomy_ap_bars(ea.taxonomy_aps), key="cmp_tax_ap",
                     config=chart_config("cmp_tax_ap"))
-    tax = pd.DataFrame({state.METHOD_LABELS[m]: {**{f"{k} share": v for k, v in
+    tax = pd.DataFrame({method_label(m): {**{f"{k} share": v for k, v in
                                                    e.taxonomy.shares().items()},
                                                 **{f"AP, {k} fixed": v for k, v in
                                                    e.taxonomy_ap.ap().items()}}
@@ -173,11 +176,12 @@ def _render() -> None:
                         config=chart_config("cmp_pckh"))
 
     st.subheader("Speed (live benchmark)")
-    st.caption(f"{BENCH_N} realistic 17×64×48 float32 maps, best of 3, on this machine.")
+    st.caption(f"{BENCH_N} realistic 17×64×48 float32 maps, best of 3, on this machine: "
+               "the decoders shown.")
     if st.button("Run the benchmark", key="cmp_bench") or st.session_state.get("cmp_bench_done"):
         bar = st.progress(0.0, text="Timing the decoders…")
         try:
-            res = _benchmark(BENCH_N, progress=lambda f, label="": bar.progress(
+            res = _benchmark(BENCH_N, ctl.methods, progress=lambda f, label="": bar.progress(
                 min(1.0, float(f)), text=f"Timing {label}"))
         finally:
             bar.empty()

@@ -1,5 +1,5 @@
 """Error direction: quadrant histogram, error density with the mean bias, per-joint bias
-arrows on a body diagram and the sub-pixel phase plot, per decoder, with filters."""
+arrows on a body diagram and the sub-pixel phase plot, per decoder shown, with filters."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from daec_viz.plots.errors import (
     phase_plot,
     quadrant_histogram,
 )
-from daec_viz.plots.style import fmt_num
+from daec_viz.plots.style import fmt_num, method_label
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
 from daec_viz_app.ui import ap_metrics, page_header, run_page
@@ -44,8 +44,8 @@ def _render() -> None:
                          key="er_vis")
     sizes = c3.multiselect("Person size (GT area, px²)", list(SIZES), default=list(SIZES),
                            key="er_size")
-    focus = c4.selectbox("Density of", list(methods), index=len(methods) - 1,
-                         key="er_focus", format_func=state.METHOD_LABELS.get)
+    focus = c4.selectbox("Density of", list(methods), index=list(methods).index("daec"),
+                         key="er_focus", format_func=method_label)
 
     jmask = np.isin(np.arange(len(names)), [names.index(j) for j in joints]) if joints \
         else np.ones(len(names), bool)
@@ -69,11 +69,12 @@ def _render() -> None:
         if m == focus:
             focus_err, focus_n = e_hm, int(mask.sum())
 
-    cols = st.columns(4)
+    # one metric per decoder shown, four a row
+    cols = [c for _ in range(0, len(methods), 4) for c in st.columns(4)]
     for c, m in zip(cols, methods, strict=False):
         b = biases[m].overall_mean  # (x, y) heatmap px
         mag = float(np.hypot(b[0], b[1]))
-        c.metric(f"{state.METHOD_LABELS[m]} mean bias (hm px)",
+        c.metric(f"{method_label(m)} mean bias (hm px)",
                  f"{fmt_num(b[0], 2, True)}, {fmt_num(b[1], 2, True)}"
                  if np.isfinite(b).all() else "n/a: no error left by the filters",
                  help=f"mean (x, y) = ({fmt_num(b[0], 4, True)}, {fmt_num(b[1], 4, True)}) "

@@ -1,4 +1,4 @@
-"""Explore: browse images with GT and every decoder's keypoints; a person's heatmaps; one
+"""Explore: browse images with GT and the keypoints of every decoder shown; a person's heatmaps; one
 joint enlarged with DAEC's integral window and the Δ-cut."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from daec_viz.decoding import METHODS
 from daec_viz.evaluation.oks import instance_oks
 from daec_viz.plots.overlays import heatmap_grid, image_overlay, joint_zoom
+from daec_viz.plots.style import method_label
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
+from daec_viz_app.paths_policy import allowed_file, allowed_roots
 from daec_viz_app.ui import ap_metrics, page_header, run_page
 
 VIS_LABELS = {2: "visible (v=2)", 1: "occluded (v=1)"}
@@ -98,7 +99,8 @@ def _render() -> None:
     ap_metrics(path, key, ds, ctl)
 
     names = list(ds.keypoint_names)
-    # every decoder on every instance, cached (the AP readout above needed them too)
+    # every decoder shown on every instance, cached (the AP readout above needed them too)
+    methods = ctl.methods
     decoded = state.decoded_all(path, key, ctl)
     gt_all = state.matched_gt(path, key, ctl.config("daec").to_json())
     table = _instance_table(path, key, decoded["daec"], gt_all)
@@ -156,8 +158,8 @@ def _render() -> None:
     # this image's people: the cached predictions, and their maps as decoded (blurred
     # when smoothing is on; DARK blurs on its own)
     maps = _person_maps(path, key, rows, ctl.smooth)
-    pred_hm = {m: decoded[m].coords_hm[rows] for m in METHODS}
-    pred_img = {m: decoded[m].coords_img[rows] for m in METHODS}
+    pred_hm = {m: decoded[m].coords_hm[rows] for m in methods}
+    pred_img = {m: decoded[m].coords_img[rows] for m in methods}
     gt = gt_all["gt"][rows]
     labels = [f"box {p}" if is_det[r] else f"person {p}" for p, r in enumerate(rows)]
     gt_labels, boxes, box_labels = None, None, None
@@ -173,10 +175,12 @@ def _render() -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        shown = st.pills("Show", ["gt", *METHODS], selection_mode="multi",
-                         default=["gt", *METHODS], key="ex_show",
-                         format_func=lambda m: "GT" if m == "gt" else state.METHOD_LABELS[m])
-        ipath = ds.image_path(int(img_id))
+        # one pills widget per set of decoders (its options follow the sidebar's choice)
+        shown = st.pills("Show", ["gt", *methods], selection_mode="multi",
+                         default=["gt", *methods], key="ex_show_" + "-".join(methods),
+                         format_func=lambda m: "GT" if m == "gt" else method_label(m))
+        # an image file that resolves outside the dataset folder and the data root is not read
+        ipath = allowed_file(ds.image_path(int(img_id)), path, allowed_roots())
         info = ds.coco.imgs.get(int(img_id), {})
         image = _image(str(ipath), ipath.stat().st_mtime_ns) if ipath is not None else None
         size = (info.get("width", 640), info.get("height", 480))
@@ -204,15 +208,15 @@ def _render() -> None:
         j = names.index(jsel)
         gt_hm = gt_all["gt_hm"][rows[person]]
         zoom = joint_zoom(maps[person, j], ctl.sigma, ctl.delta, ctl.pattern,
-                          {m: pred_hm[m][person, j] for m in METHODS}, gt_hm[j])
+                          {m: pred_hm[m][person, j] for m in methods}, gt_hm[j])
         st.plotly_chart(zoom, key="ex_zoom", config=chart_config("ex_zoom"))
-        est = {state.METHOD_LABELS[m]: {
+        est = {method_label(m): {
             "x (hm px)": pred_hm[m][person, j, 0], "y (hm px)": pred_hm[m][person, j, 1],
             "error (hm px)": float(np.hypot(*(pred_hm[m][person, j] - gt_hm[j])))}
-            for m in METHODS}
+            for m in methods}
         st.dataframe(pd.DataFrame(est).T, width="stretch")
     st.subheader(f"Person {person}: the {ds.num_keypoints} heatmaps")
-    grid = heatmap_grid(maps[person], {m: pred_hm[m][person] for m in METHODS}, gt_hm,
+    grid = heatmap_grid(maps[person], {m: pred_hm[m][person] for m in methods}, gt_hm,
                         names, selected=j)
     st.plotly_chart(grid, key="ex_grid", config=chart_config("ex_grid"))
 

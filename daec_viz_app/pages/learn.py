@@ -4,9 +4,10 @@ recomputed live from its knobs (bias, blur, noise)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from daec_viz.decoding import PATTERNS
+from daec_viz.decoding import PATTERNS, decode
 from daec_viz.plots.learn import (
     delta_opt_figure,
     estimate_curve_figure,
@@ -14,7 +15,7 @@ from daec_viz.plots.learn import (
     map_2d_figure,
     signal_noise_figure,
 )
-from daec_viz.plots.style import fmt_num
+from daec_viz.plots.style import fmt_num, method_label
 from daec_viz.synthetic.simulate import DEFAULT_KNOBS
 from daec_viz.synthetic.teaching import (
     NOISE_KINDS,
@@ -154,6 +155,16 @@ def _render() -> None:
                   "cut off the pattern's corner. Slide Δ above (or press play with "
                   "\"Animate Δ\"): at the right Δ the estimate (✕) lands on the truth "
                   "μ (★).")
+    if ctl.baselines:  # the decoders shown in the sidebar, on the same biased map
+        f4 = np.asarray(maps["f"], dtype=np.float64)[None, None]
+        other = {method_label(m): dict(zip(("error x (px)", "error y (px)"),
+                                           decode(f4, ctl.config(m)).coords[0, 0] - mu2,
+                                           strict=True))
+                 for m in ctl.baselines}
+        right.dataframe(pd.DataFrame(other).T.style.format("{:+.3f}"), width="stretch",
+                        key="le_others")
+        right.caption("The other decoders shown (sidebar) on the same map, at the "
+                      "sidebar's settings: none has a Δ to cut against the bias of h.")
     if animate:
         grid = animation_deltas(ctl.sigma)
         ests = estimate_2d_curve(maps["f"], ctl.sigma, grid, pattern)
