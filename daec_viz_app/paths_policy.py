@@ -114,7 +114,7 @@ def check_dataset_folder(typed: str | os.PathLike, roots: Sequence[Path]) -> Pat
     folder = resolve_path(typed, roots[0])
     if not inside(folder, roots):
         raise _refuse(typed, folder, roots)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):  # False, not OSError, for e.g. a too-long name
         raise InputError("not a folder. Type the path of a dataset folder "
                          "(annotations.json + heatmaps.h5)", field=FIELD,
                          path=os.fspath(typed))

@@ -337,3 +337,9 @@ def test_two_sessions_keep_their_state_and_a_sweep_does_not_block_the_other(tmp_
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def test_a_name_longer_than_the_file_system_allows_is_an_input_error(tree):
+    root, _ = tree
+    with pytest.raises(InputError):
+        check_dataset_folder("0" * 300, (root,))
