@@ -3,6 +3,7 @@ checks every page test makes (the fixtures ``app_demo`` and ``app`` are in conft
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +23,13 @@ def metric(at: Any, label: str) -> str:
     vals = [m.value for m in at.metric if m.label == label]
     assert vals, f"no metric {label!r}; have {[m.label for m in at.metric]}"
     return vals[0]
+
+
+def stop_server(proc: subprocess.Popen, log: Any) -> None:
+    """End a test's Streamlit server process (politely, then by force) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from apptest_support import stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -77,12 +78,7 @@ def server(tmp_path_factory):
         _wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(proc, log)
 
 
 @pytest.fixture(scope="module")

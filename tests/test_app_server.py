@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from apptest_support import stop_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -331,12 +332,7 @@ def test_two_sessions_keep_their_state_and_a_sweep_does_not_block_the_other(tmp_
                 assert pg.locator('[data-testid="stException"]').count() == 0
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(proc, log)
 
 
 def test_a_name_longer_than_the_file_system_allows_is_an_input_error(tree):
