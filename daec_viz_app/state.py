@@ -478,6 +478,30 @@ def errors(path: str, key: tuple, ctl: Controls) -> dict[str, Any]:
 
 
 @st.cache_resource(show_spinner=False)
+def _bias_sources_store() -> dict:
+    """Process-wide memory of bias-source splits (filled outside any cached function, so
+    a progress bar can be drawn while one is computed)."""
+    return {}
+
+
+def bias_sources(path: str, key: tuple, ctl: Controls, progress: Any = None) -> dict:
+    """:func:`daec_viz.analysis.bias_sources.bias_sources` of the decoders shown (method
+    -> :class:`~daec_viz.analysis.bias_sources.BiasSources`, heatmap px), on the same
+    errors as :func:`errors`; from memory, else computed with ``progress(fraction)``."""
+    from daec_viz.analysis.bias_sources import bias_sources as split
+    from daec_viz.evaluation.predict import resolve_config
+    ds = load(path, key)
+    cfgs = {m: resolve_config(ds, ctl.config(m)) for m in ctl.methods}
+    store = _bias_sources_store()
+    k = (path, key, tuple((m, c.to_json()) for m, c in cfgs.items()))
+    if k not in store:
+        if len(store) >= 8:
+            store.pop(next(iter(store)))
+        store[k] = split(ds, errors(path, key, ctl), cfgs, progress=progress)
+    return store[k]
+
+
+@st.cache_resource(show_spinner=False)
 def _sweep_store() -> dict:
     """Process-wide memory of computed sweeps (filled outside any cached function, so a
     progress bar can be drawn while a sweep runs)."""

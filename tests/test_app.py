@@ -88,6 +88,29 @@ def test_errors_page_filters(app):
     assert _metric(app, "DAEC mean bias (hm px)") != before
 
 
+def test_errors_page_bias_sources_equal_the_library(app, app_demo):
+    """The waterfall's totals and steps are the library's bias_sources for the same
+    configurations, and each decoder's total is its measured mean error."""
+    from daec_viz import load_dataset
+    from daec_viz.analysis import analyse_errors
+    from daec_viz.analysis.bias_sources import COMPONENTS, bias_sources
+    from daec_viz.decoding import DecoderConfig
+
+    app.switch_page("daec_viz_app/pages/errors.py").run()
+    _no_errors(app)
+    specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    fig = next(sp for sp in specs if any(t.get("type") == "waterfall" for t in sp["data"]))
+    totals = fig["layout"]["meta"]["totals"]
+    ds = load_dataset(app_demo)
+    names = ["dark", "daec"]
+    cfgs = {m: DecoderConfig(m).resolved(ds.meta.sigma) for m in names}
+    ea = analyse_errors(ds, configs=cfgs, n_boot=1)
+    ref = bias_sources(ds, ea.methods, cfgs)
+    for m in names:
+        assert totals[m] == pytest.approx(ref[m].total.tolist(), abs=1e-9)
+        assert sum(ref[m].components[c] for c in COMPONENTS) == pytest.approx(ref[m].total)
+
+
 def test_compare_runs_the_live_benchmark(app):
     app.switch_page("daec_viz_app/pages/compare.py").run()
     app.button(key="cmp_bench").click().run()

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from daec_viz.analysis import bootstrap_bias, quadrant_stats, subpixel_phase
+from daec_viz.plots.bias_sources import bias_waterfall
 from daec_viz.plots.errors import (
     ARROW_TARGET,
     DEFAULT_PERSON_HEIGHT,
@@ -112,9 +113,38 @@ def _render() -> None:
                                            person_height=height),
                         key="er_joints_fig", config=chart_config("er_joints_fig"))
     st.plotly_chart(phase_plot(phases), key="er_phase", config=chart_config("er_phase"))
+    _bias_sources_section(path, key, ds, ctl)
     st.caption("Errors are pred − GT in image axes (x right, y down); BR = right and below "
                "the truth. Joints whose GT lies outside the heatmap and invalid maps are "
                "left out (no decoder can place a point there).")
+
+
+def _bias_sources_section(path: str, key: tuple, ds, ctl) -> None:
+    """Where the bias comes from: the waterfall of each decoder's mean error by source."""
+    st.subheader("Where the bias comes from")
+    st.caption(
+        "Each decoder's mean error (heatmap px, all joints, no filters) split into what the "
+        "recorded pipeline explains and the rest: **decoder** (an exact Gaussian at the "
+        "exact GT), **target encoding** (the training target of the cache's pipeline: "
+        "HRNet rounds it to a heatmap pixel), **flip test** (the recorded flip mode, HRNet's "
+        "one-pixel shift included), **convention** (cropping and decoding with the cache's "
+        "convention when training used another) and **network**, what the pipeline does not "
+        "explain (what the network learnt, or failed to). Every part but the last comes "
+        "from decoding noise-free maps of the recorded pipeline at the same GT joints, "
+        "never from these heatmaps; the parts add up to the measured total.")
+    if ds.meta.simulated:
+        st.caption("Simulated data: the network's part includes the simulator's free bias "
+                   "knob.")
+    bar = st.progress(0.0, text="Splitting the mean error by source (cached afterwards)…")
+    try:
+        src = state.bias_sources(path, key, ctl,
+                                 progress=lambda f: bar.progress(min(1.0, float(f))))
+    finally:
+        bar.empty()
+    notes = sorted({n for b in src.values() for n in b.notes})
+    for n in notes:
+        st.info(n)
+    st.plotly_chart(bias_waterfall(src), key="er_sources", config=chart_config("er_sources"))
 
 
 run_page(_render)
