@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -422,7 +423,6 @@ def simulated_delta_curve(knobs: object = None, *, n: int = 200, pattern: str = 
     fixed ``area_hm``.
     About 0.2 s for n = 200 and 30 Δ values.
     """
-    from daec_viz.evaluation.oks import COCO_OKS_SIGMAS, keypoint_similarity
     from daec_viz.synthetic.simulate import HEATMAP_SIZE, simulate_heatmaps
 
     w, h = HEATMAP_SIZE
@@ -431,6 +431,16 @@ def simulated_delta_curve(knobs: object = None, *, n: int = 200, pattern: str = 
     gt = np.stack([rng.uniform(6, w - 7, (n, k)), rng.uniform(6, h - 7, (n, k))], axis=-1)
     vis = np.full((n, k), 2)
     hm = simulate_heatmaps(gt, vis, knobs, np.random.default_rng(seed + 1))
+    return _delta_curve(hm, gt, pattern, deltas, sigma, area_hm)
+
+
+def _delta_curve(hm: np.ndarray, gt: np.ndarray, pattern: str,
+                 deltas: Sequence[float] | None, sigma: float, area_hm: float) -> DeltaCurve:
+    # DAEC's mean OKS and mean error over Δ on maps hm (n, K, H, W) with GT gt (n, K, 2),
+    # both heatmap px; Δ_opt = the first Δ of the highest mean OKS
+    from daec_viz.evaluation.oks import COCO_OKS_SIGMAS, keypoint_similarity
+
+    n = gt.shape[0]
     grid = np.round(np.arange(-2.0, 8.0 + 1e-9, 0.5), 10) if deltas is None \
         else np.asarray(deltas, float)
     oks = np.empty(grid.size)
@@ -441,3 +451,81 @@ def simulated_delta_curve(knobs: object = None, *, n: int = 200, pattern: str = 
         err[i] = float(np.sqrt(((c - gt) ** 2).sum(-1)).mean())
     best = int(np.flatnonzero(oks == oks.max())[0])
     return DeltaCurve(grid, oks, err, float(grid[best]), n)
+
+
+def pipeline_delta_curve(settings: object = None, knobs: object = None, *, n: int = 200,
+                         pattern: str = "BR", deltas: Sequence[float] | None = None,
+                         seed: int = 0, sigma: float | None = None,
+                         area_hm: float = DEFAULT_AREA_HM) -> tuple[DeltaCurve, np.ndarray]:
+    """:func:`simulated_delta_curve` for a network simulated with a training/testing
+    pipeline (:class:`daec_viz.synthetic.pipeline.PipelineSettings`: target encoding, flip
+    test, grid-offset leak, test convention), and DARK's mean error on the same maps.
+
+    GT: 17 joints uniform inside one box that fills the crop (at least 6 heatmap px from
+    the border), in the test convention's heatmap frame; ``knobs`` default to the
+    simulator's noise with no free bias (``bias=(0, 0)``), so any bias comes from the
+    pipeline. Returns ``(curve, dark_mean_error)``, the latter (2,) heatmap px [x, y].
+
+    >>> from daec_viz.synthetic.pipeline import PipelineSettings
+    >>> c, e = pipeline_delta_curve(PipelineSettings("dark", flip_test="shift"), n=50)
+    >>> bool(e[0] > 0.3), c.delta_opt > 1
+    (True, True)
+    """
+    from daec_viz.synthetic.pipeline import PipelineSettings, simulate_pipeline_heatmaps
+    from daec_viz.synthetic.simulate import NetworkKnobs
+
+    st = settings if settings is not None else PipelineSettings()
+    kn = knobs if knobs is not None else NetworkKnobs().replace(bias=(0.0, 0.0))
+    kp_img, center, scale, gt = _pipeline_sample(st, n, seed)
+    hm, _ = simulate_pipeline_heatmaps(kp_img, np.full((n, 17), 2), center, scale, st, kn,
+                                       np.random.default_rng(seed + 1))
+    s = float(st.sigma if sigma is None else sigma)
+    dark_err = (decode(hm, "dark").coords - gt).reshape(-1, 2).mean(axis=0)
+    return _delta_curve(hm, gt, pattern, deltas, s, area_hm), dark_err
+
+
+def _pipeline_sample(st: Any, n: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    # n people of 17 joints uniform inside one box that fills the crop, at least 6 heatmap
+    # px from the border: (kp_img, center, scale, GT in the test convention's heatmap px)
+    from daec_viz.geometry import PIXEL_STD, to_heatmap, to_image
+    w_in, h_in = st.input_size
+    w, h = st.heatmap_size
+    rng = np.random.default_rng(seed)
+    center = np.tile([500.0, 400.0], (n, 1))
+    scale = np.tile([w_in / PIXEL_STD, h_in / PIXEL_STD], (n, 1))
+    gt_hm = np.stack([rng.uniform(6, w - 7, (n, 17)), rng.uniform(6, h - 7, (n, 17))], -1)
+    kp_img = to_image(gt_hm, center, scale, (w, h), st.test_convention)
+    return kp_img, center, scale, to_heatmap(kp_img, center, scale, (w, h), st.test_convention)
+
+
+def pipeline_offsets(settings: object, *, n: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """The offsets a pipeline implies, derived (no heatmaps decoded), heatmap px [x, y],
+    averaged over the same people as :func:`pipeline_delta_curve`: ``flip_test`` (the
+    flip-test map's centre, :func:`~daec_viz.synthetic.pipeline.flip_test_offset`),
+    ``convention`` (a test convention other than the training one,
+    :func:`~daec_viz.synthetic.pipeline.convention_offset`), ``leak``
+    (:func:`~daec_viz.synthetic.pipeline.leak_offset`) and their ``sum``.
+
+    >>> from daec_viz.synthetic.pipeline import PipelineSettings
+    >>> o = pipeline_offsets(PipelineSettings("hrnet", convention="dark"))
+    >>> [round(float(v), 2) for v in o["convention"]]
+    [0.37, 0.37]
+    """
+    from daec_viz.synthetic.pipeline import (
+        convention_offset,
+        flip_test_offset,
+        input_coords,
+        leak_offset,
+    )
+    st = settings
+    kp_img, center, scale, _ = _pipeline_sample(st, n, seed)
+    flip = np.array([flip_test_offset(st.pipeline, st.flip_test, st.input_size[0],
+                                      st.heatmap_size[0]), 0.0])
+    conv = convention_offset(kp_img, center, scale, st.pipeline, st.test_convention,
+                             st.input_size, st.heatmap_size).reshape(-1, 2).mean(axis=0)
+    u = input_coords(kp_img, center, scale, st.input_size, st.test_convention)
+    leak = leak_offset(u, st.pipeline, st.leak, st.input_size,
+                       st.heatmap_size).reshape(-1, 2).mean(axis=0)
+    return {"flip_test": flip, "convention": conv, "leak": leak,
+            "sum": flip + conv + leak}
