@@ -521,8 +521,22 @@ def sweep(path: str, key: tuple, sigma: float, beta: float = DEFAULT_BETA,
         if len(store) >= 4:
             store.pop(next(iter(store)))
         store[k] = run_sweep(load(path, key), default_configs(sigma, beta=beta),
-                             progress=progress)
+                             progress=progress, decoder=_cluster_decoder())
     return store[k]
+
+
+def _cluster_decoder() -> Any:
+    """Decode sweeps on the Dask cluster at ``$DAEC_VIZ_SCHEDULER`` when it is set (the
+    client kept for the server's life), else locally (None)."""
+    from daec_viz.evaluation.distributed import scheduler_address
+    address = scheduler_address()
+    return None if address is None else _cluster(address)
+
+
+@st.cache_resource(show_spinner="Connecting to the Dask scheduler…")
+def _cluster(address: str) -> Any:
+    from daec_viz.evaluation.distributed import cluster_decoder, connect
+    return cluster_decoder(connect(address))
 
 
 def learn_on(ds: Dataset, splits: list[str]) -> tuple[str, str]:

@@ -444,3 +444,31 @@ def test_compare_page_per_joint_error_types_and_downloads(app):
     _no_errors(app)
     tax = next(d.value for d in app.dataframe if "jitter" in getattr(d.value, "columns", []))
     np.testing.assert_allclose(tax.dropna(how="all").sum(axis=1).to_numpy(float), 1.0)
+
+
+def test_sweep_page_draws_another_datasets_curve(app, tmp_path_factory):
+    """A second dataset typed on AP vs Δ: its curve is its own sweep's, its Δ_opt its own
+    choice; a folder outside the data root is refused with an error, the page works."""
+    from daec_viz import load_dataset
+    from daec_viz.evaluation.sweep import choose_delta, default_configs, run_sweep
+    from daec_viz.synthetic.demo import build_demo
+
+    other = build_demo(tmp_path_factory.mktemp("other") / "demo2", seed=2, n_images=12)
+    app.switch_page("daec_viz_app/pages/ap_vs_delta.py").run()
+    app.text_area(key="sw_others").set_value(f"{other}\n/definitely/not/allowed").run()
+    assert any("/definitely/not/allowed" in e.value for e in app.error)
+    assert not app.exception
+    spec = json.loads(next(c for c in app.get("plotly_chart")
+                           if any(t.get("name") == "demo2" for t in
+                                  json.loads(c.proto.spec)["data"])).proto.spec)
+    trace = next(t for t in spec["data"] if t.get("name") == "demo2")
+    ds = load_dataset(other)
+    df = run_sweep(ds, default_configs(ds.meta.sigma), use_cache=False)
+    pattern = app.session_state["pattern"] if "pattern" in app.session_state else "BR"
+    split = app.selectbox(key="sw_split").value
+    cur = df[(df["method"] == "daec") & (df["pattern"] == pattern) & ~df["smooth"].astype(bool)
+             & (df["split"] == split)].sort_values("delta")
+    assert trace["x"] == pytest.approx(cur["delta"].tolist())
+    assert trace["y"] == pytest.approx(cur["AP"].tolist())
+    ch = choose_delta(df, pattern=pattern, smooth=False)
+    assert f"demo2: Δ_opt = {ch.delta:g}" in " ".join(c.value for c in app.caption)

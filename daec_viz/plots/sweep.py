@@ -13,7 +13,7 @@ labelled with its test value, and the current app-wide Δ as a vertical line.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -164,6 +164,46 @@ def sweep_figure(sweep: pd.DataFrame, stat: str = "AP", split: str = "test", *,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10},
                       hovermode="closest")
     return legend_below(fig)
+
+
+#: Line colours of other datasets' curves (distinct from the pattern colours).
+DATASET_COLORS: tuple[str, ...] = ("#6a3d9a", "#b15928", "#1b9e77", "#e7298a", "#666666")
+
+
+def add_dataset_curves(fig: go.Figure, others: Mapping[str, pd.DataFrame], stat: str,
+                       split: str, pattern: str, smooth: bool,
+                       choices: Mapping[str, Any] | None = None) -> go.Figure:
+    """Draw other datasets' DAEC curves (``pattern``, ``smooth``, ``split``) on a
+    :func:`sweep_figure`, one colour per dataset (trace name = the dataset's name), each
+    with its own Δ_opt (``choices[name].delta``) marked as a diamond.
+
+    Parameters
+    ----------
+    fig : the figure to add to (returned).
+    others : dataset name -> its sweep table (:func:`~daec_viz.evaluation.sweep.run_sweep`).
+    stat, split, pattern, smooth : which curve of each table.
+    choices : dataset name -> :class:`~daec_viz.evaluation.sweep.DeltaChoice`.
+    """
+    for i, (name, df) in enumerate(others.items()):
+        color = DATASET_COLORS[i % len(DATASET_COLORS)]
+        c = _curve(df, pattern, smooth, split)
+        fig.add_trace(go.Scatter(x=c["delta"].tolist(), y=c[stat].tolist(), mode="lines+markers",
+                                 name=name, line={"color": color, "dash": "dashdot"},
+                                 marker={"size": 4},
+                                 hovertemplate=f"{name}<br>Δ=%{{x}}<br>{stat}=%{{y:.4f}}"
+                                               "<extra></extra>"))
+        ch = (choices or {}).get(name)
+        if ch is not None:
+            at = c[np.isclose(c["delta"], ch.delta)]
+            if not at.empty:
+                fig.add_trace(go.Scatter(x=[ch.delta], y=[float(at[stat].iloc[0])],
+                                         mode="markers", name=f"Δ_opt {name}",
+                                         marker={"symbol": "diamond", "size": 11,
+                                                 "color": color},
+                                         showlegend=False,
+                                         hovertemplate=f"{name}: Δ_opt = {ch.delta:g}"
+                                                       "<extra></extra>"))
+    return fig
 
 
 def delta_snippets(delta: float, pattern: str = "BR", sigma: float = 2.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -10,9 +11,11 @@ import streamlit as st
 from daec_viz.decoding import PATTERNS
 from daec_viz.evaluation.coco_eval import STAT_NAMES
 from daec_viz.evaluation.sweep import choose_delta
-from daec_viz.plots.sweep import delta_snippets, sweep_figure
+from daec_viz.exceptions import DaecVizError
+from daec_viz.plots.sweep import add_dataset_curves, delta_snippets, sweep_figure
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
+from daec_viz_app.paths_policy import allowed_roots, check_dataset_folder
 from daec_viz_app.ui import page_header, run_page, verdict_block
 
 
@@ -74,6 +77,10 @@ def _render() -> None:
     fig = sweep_figure(df, stat, split, patterns=patterns, smooth=smooth, choice=choice,
                        current_delta=ctl.delta, baselines=ctl.baselines,
                        uncertainty=band if stat == "AP" else None)
+    others = _other_datasets(path, stat, ctl)
+    if others:
+        add_dataset_curves(fig, {n: o[0] for n, o in others.items()}, stat, split,
+                           ctl.pattern, ctl.smooth, {n: o[1] for n, o in others.items()})
     ev = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points",
                          config=chart_config("sw_chart"))
     st.caption("Click a point of a curve to set the app-wide Δ, pattern and smoothing. "
@@ -119,6 +126,37 @@ def _render() -> None:
     with st.expander("Sweep table"):
         st.dataframe(df, width="stretch", hide_index=True)
         st.caption(f"Cached on disk in {state.cache_dir_note()}")
+
+
+def _other_datasets(path: str, stat: str, ctl) -> dict:
+    """Other dataset folders typed by the user, each swept (its own σ, cached like this
+    one's) and its Δ_opt learned on its own train split -> ``{name: (sweep table, Δ
+    choice)}``; refused or unreadable folders show an error, the page stays usable."""
+    typed = st.text_area(
+        "Compare with other datasets (one folder per line)", key="sw_others", height=68,
+        help="Other models or checkpoints on the same task: each folder's DAEC curve (the "
+             "current pattern and smoothing) is drawn beside this one's, with its own "
+             "Δ_opt. Folders must lie inside the app's data root. With "
+             "$DAEC_VIZ_SCHEDULER set, sweeps decode on that Dask cluster.")
+    out: dict = {}
+    for line in [t.strip() for t in typed.splitlines() if t.strip()]:
+        try:
+            folder = str(check_dataset_folder(line, allowed_roots(path)))
+            key2 = state.dataset_key(folder)
+            ds2 = state.load(folder, key2)
+            df2 = _sweep(folder, key2, ds2.meta.sigma, ctl.beta)
+            train2, test2 = state.learn_on(ds2, sorted(set(df2["split"])))
+            ch = choose_delta(df2, pattern=ctl.pattern, smooth=ctl.smooth, stat=stat,
+                              train=train2, test=test2)
+        except DaecVizError as exc:
+            st.error(f"{line}: {exc}")
+            continue
+        name = Path(folder).name
+        out[name if name not in out else folder] = (df2, ch)
+    if out:
+        st.caption(" · ".join(f"{n}: Δ_opt = {ch.delta:g}, {stat} {ch.test_value:.4f}"
+                              for n, (_, ch) in out.items()))
+    return out
 
 
 run_page(_render)
