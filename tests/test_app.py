@@ -94,16 +94,20 @@ def test_errors_page_bias_sources_equal_the_library(app, app_demo):
     from daec_viz import load_dataset
     from daec_viz.analysis import analyse_errors
     from daec_viz.analysis.bias_sources import COMPONENTS, bias_sources
-    from daec_viz.decoding import DecoderConfig
 
     app.switch_page("daec_viz_app/pages/errors.py").run()
     _no_errors(app)
     specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     fig = next(sp for sp in specs if any(t.get("type") == "waterfall" for t in sp["data"]))
     totals = fig["layout"]["meta"]["totals"]
+    from daec_viz.evaluation.predict import resolve_config
+    from daec_viz_app.state import controls_of
+
     ds = load_dataset(app_demo)
     names = ["dark", "daec"]
-    cfgs = {m: DecoderConfig(m).resolved(ds.meta.sigma) for m in names}
+    # the page's own configurations (the dataset may open at a cached sweep's Δ_opt)
+    ctl = controls_of(app.session_state)
+    cfgs = {m: resolve_config(ds, ctl.config(m)) for m in names}
     ea = analyse_errors(ds, configs=cfgs, n_boot=1)
     ref = bias_sources(ds, ea.methods, cfgs)
     for m in names:
@@ -464,11 +468,14 @@ def test_sweep_page_draws_another_datasets_curve(app, tmp_path_factory):
     trace = next(t for t in spec["data"] if t.get("name") == "demo2")
     ds = load_dataset(other)
     df = run_sweep(ds, default_configs(ds.meta.sigma), use_cache=False)
-    pattern = app.session_state["pattern"] if "pattern" in app.session_state else "BR"
+    from daec_viz_app.state import controls_of
+    ctl = controls_of(app.session_state)
+    pattern, smooth = ctl.pattern, ctl.smooth
     split = app.selectbox(key="sw_split").value
-    cur = df[(df["method"] == "daec") & (df["pattern"] == pattern) & ~df["smooth"].astype(bool)
-             & (df["split"] == split)].sort_values("delta")
+    cur = df[(df["method"] == "daec") & (df["pattern"] == pattern)
+             & (df["smooth"].astype(bool) == smooth) & (df["split"] == split)
+             ].sort_values("delta")
     assert trace["x"] == pytest.approx(cur["delta"].tolist())
     assert trace["y"] == pytest.approx(cur["AP"].tolist())
-    ch = choose_delta(df, pattern=pattern, smooth=False)
+    ch = choose_delta(df, pattern=pattern, smooth=smooth)
     assert f"demo2: Δ_opt = {ch.delta:g}" in " ".join(c.value for c in app.caption)
