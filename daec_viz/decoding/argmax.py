@@ -92,6 +92,16 @@ def scan_map(flat):
     return idx, 0.0, False
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def store_result(coords, scores, valid, i, fx, fy, mx, ok):
+    """Write map ``i``'s result: coords (M, 2) heatmap px, scores (M,), valid (M,); the end
+    of every decoder's kernel."""
+    coords[i, 0] = fx
+    coords[i, 1] = fy
+    scores[i] = mx
+    valid[i] = ok
+
+
 @nb.njit(cache=True, nogil=True)
 def map_peak(img):
     """:func:`scan_map` of one (H, W) map as ``(x, y, maxval, valid)``: the first argmax's
@@ -139,10 +149,7 @@ def shifting_kernel(hm, coords, scores, valid):
                 fy += 0.25
             elif dy < 0:
                 fy -= 0.25
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -175,7 +182,4 @@ def shifting_second_max_kernel(hm, coords, scores, valid):
                 norm = np.sqrt(vx * vx + vy * vy)
                 fx += 0.25 * vx / norm
                 fy += 0.25 * vy / norm
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)

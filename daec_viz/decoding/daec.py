@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import scan_map
+from daec_viz.decoding.argmax import scan_map, store_result
 from daec_viz.decoding.config import PATTERNS
 from daec_viz.decoding.threads import over_maps, run_kernel
 from daec_viz.exceptions import InputError
@@ -149,10 +149,7 @@ def daec_kernel(hm, e, whole_x, frac_x, whole_y, frac_y, cut_high_x, cut_high_y,
             if s > 0.0:
                 fx = sx / s
                 fy = sy / s
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)
 
 
 def run_daec(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.ndarray,

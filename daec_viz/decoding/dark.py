@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import map_peak
+from daec_viz.decoding.argmax import map_peak, store_result
 from daec_viz.decoding.smoothing import opencv_gaussian_kernel
 from daec_viz.decoding.threads import run_kernel
 
@@ -121,10 +121,7 @@ def dark_kernel(hm, k, points, coords, scores, valid):
             sx, sy = newton_step(dx, dy, dxx, dyy, dxy)
             fx += sx
             fy += sy
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)
 
 
 def run_dark(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.ndarray,

@@ -53,7 +53,7 @@ import math
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import map_peak
+from daec_viz.decoding.argmax import map_peak, store_result
 from daec_viz.decoding.dark import blurred_max, newton_step
 from daec_viz.decoding.smoothing import opencv_gaussian_kernel
 from daec_viz.decoding.threads import run_kernel
@@ -165,10 +165,7 @@ def dark_udp_kernel(hm, k, eps, coords, scores, valid):
             sx, sy = newton_step(dx, dy, dxx + eps, dyy + eps, dxy)
             fx += sx
             fy += sy
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)
 
 
 def run_dark_udp(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.ndarray,

@@ -26,7 +26,7 @@ import math
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import map_peak
+from daec_viz.decoding.argmax import map_peak, store_result
 from daec_viz.decoding.threads import run_kernel
 
 CLAMP = 1e-10
@@ -60,10 +60,7 @@ def gauss3_kernel(hm, coords, scores, valid):
                 fx += _axis_step(img[y, x - 1], img[y, x], img[y, x + 1])
             if 0 < y < h - 1:
                 fy += _axis_step(img[y - 1, x], img[y, x], img[y + 1, x])
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)
 
 
 def run_gauss3(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray,

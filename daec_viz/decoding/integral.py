@@ -67,7 +67,7 @@ import math
 import numba as nb
 import numpy as np
 
-from daec_viz.decoding.argmax import scan_map
+from daec_viz.decoding.argmax import scan_map, store_result
 from daec_viz.decoding.threads import run_kernel
 
 _LOG2E = 1.4426950408889634
@@ -186,10 +186,7 @@ def integral_kernel(hm, beta, debias, coords, scores, valid):
                     inv = 1.0 / math.expm1(log_c)  # 1 / (C - 1); 0 when C overflows
                     fx += (fx - cx) * inv
                     fy += (fy - cy) * inv
-        coords[i, 0] = fx
-        coords[i, 1] = fy
-        scores[i] = mx
-        valid[i] = ok
+        store_result(coords, scores, valid, i, fx, fy, mx, ok)
 
 
 def run_integral(hm: np.ndarray, coords: np.ndarray, scores: np.ndarray, valid: np.ndarray,
