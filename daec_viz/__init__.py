@@ -36,6 +36,20 @@ def _writable(folder: str | Path) -> bool:
     return True
 
 
+def _private(folder: str) -> bool:
+    """True when ``folder`` (in a shared temporary directory) is absent, or is a real
+    folder owned by this user that nobody else can write: numba's cache index files are
+    pickles, so a folder another user made first must not be used."""
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.lstat(folder)
+    except OSError:
+        return False
+    import stat as stat_
+    own = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return stat_.S_ISDIR(st.st_mode) and own and not st.st_mode & 0o022
+
+
 def numba_cache_dir() -> str | None:
     """Make numba's ``cache=True`` kernels import and run whatever is writable.
 
@@ -47,7 +61,9 @@ def numba_cache_dir() -> str | None:
     imported, before any kernel: if numba's own choice would fail, ``NUMBA_CACHE_DIR``
     is pointed at the first writable of ``$DAEC_VIZ_CACHE/numba``,
     ``$XDG_CACHE_HOME/daec-viz/numba`` (``~/.cache/...``) and a per-user folder in the
-    temporary directory (``/tmp/daec-viz-numba-UID``, then ``/dev/shm/...``).
+    temporary directory (``/tmp/daec-viz-numba-UID``, then ``/dev/shm/...``; used only
+    when it is this user's own folder that nobody else can write: numba's index files are
+    pickles).
 
     Returns the folder it chose, or None when numba's own choice is kept (or nothing at
     all is writable: then numba raises as it would without daec-viz).
@@ -71,7 +87,10 @@ def numba_cache_dir() -> str | None:
                                "daec-viz", "numba"),
                   os.path.join(os.environ.get("TMPDIR") or "/tmp", f"daec-viz-numba-{uid}"),
                   f"/dev/shm/daec-viz-numba-{uid}"]
+    shared = set(candidates[2:])  # in world-writable temporary folders
     for folder in candidates:
+        if folder and folder in shared and not _private(folder):
+            continue
         if folder and _writable(folder):
             os.environ["NUMBA_CACHE_DIR"] = folder
             config = sys.modules.get("numba.core.config")

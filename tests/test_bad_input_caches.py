@@ -281,3 +281,42 @@ def test_fuzz_damaged_cache(good_h5, good_npz, tmp_path_factory, fmt, cut, flips
             cache.heatmaps[0:len(cache)]
     except DatasetError as exc:
         assert str(path) in str(exc)
+
+
+def _secret(tmp_path):
+    """An HDF5 file outside the dataset folder, holding an array a link could reach."""
+    other = tmp_path / "elsewhere.h5"
+    with h5py.File(other, "w") as g:
+        g["score"] = np.ones(4)
+    return other
+
+
+def _external_link(tmp_path):
+    def edit(f):
+        n = f["score"].shape[0]
+        with h5py.File(_secret(tmp_path), "r+") as g:
+            del g["score"]
+            g["score"] = np.ones(n)
+        del f["score"]
+        f["score"] = h5py.ExternalLink(str(tmp_path / "elsewhere.h5"), "score")
+    return edit
+
+
+def _external_storage(tmp_path):
+    def edit(f):
+        n = f["score"].shape[0]
+        raw = tmp_path / "raw.bin"
+        np.ones(n).tofile(raw)
+        del f["score"]
+        f.create_dataset("score", shape=(n,), dtype="f8", external=[(str(raw), 0, 8 * n)])
+    return edit
+
+
+@pytest.mark.parametrize("make_edit", [_external_link, _external_storage],
+                         ids=["external-link", "external-storage"])
+def test_h5_arrays_must_live_in_the_file(good_h5, tmp_path, make_edit):
+    """A cache whose arrays are stored in other files (an external link or external raw
+    storage) would read files anywhere: refused, naming the array."""
+    folder = _h5_case(good_h5, tmp_path, make_edit(tmp_path))
+    run_cli(["info", folder], inputs=(folder,),
+            mentions=("heatmaps.h5", "field `score`", "stored in this file"))

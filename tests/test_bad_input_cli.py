@@ -197,3 +197,18 @@ def test_read_only_package_and_home_and_cache_dir(ds, tmp_path):
         run_cli(args, code=0, inputs=(ds, pkg), subprocess_=True, prefix=prefix, env=env,
                 cwd=home)
     assert list((tmp_path / "tmp").glob("daec-viz-numba-*"))  # the fallback was used
+
+
+def test_shared_numba_fallback_must_be_our_own_private_folder(tmp_path):
+    """numba's cache index files are pickles: a fallback folder in a shared temporary
+    directory is used only when it is ours and nobody else can write it."""
+    from daec_viz import _private
+    mine = tmp_path / "mine"
+    assert _private(str(mine)) and (mine.stat().st_mode & 0o777) == 0o700  # made private
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    assert not _private(str(open_to_all))
+    link = tmp_path / "link"
+    link.symlink_to(mine, target_is_directory=True)
+    assert not _private(str(link))

@@ -273,6 +273,23 @@ def _open_heatmaps_dataset(f: h5py.File) -> h5py.Dataset:
     return h5py.Dataset(h5py.h5d.open(f.id, b"heatmaps", dapl))
 
 
+def _refuse_outside_data(f: h5py.File, path: Path) -> None:
+    """Every array's data must live in the file itself: an external link, an external
+    raw-data file or a virtual dataset would make a cache read other files (anywhere on
+    the machine, e.g. through the app served to a browser)."""
+    for name in f:
+        link = f.get(name, getlink=True)
+        if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
+            raise cache_error(path, name, "expected an array stored in this file, found a "
+                                          f"link to {getattr(link, 'filename', '') or ''}"
+                                          f"{link.path}")
+        dset = f[name]
+        if isinstance(dset, h5py.Dataset) and (dset.external or dset.is_virtual):
+            raise cache_error(path, name, "expected an array stored in this file, found "
+                                          "one whose data lies in other files (external "
+                                          "storage or a virtual dataset)")
+
+
 def _open_h5(path: Path) -> HeatmapCache:
     try:
         # read-only; "best-effort" locking still opens on file systems without locks
@@ -300,6 +317,7 @@ def _open_h5(path: Path) -> HeatmapCache:
         for name, is_dataset in kinds.items():
             if not is_dataset:
                 raise cache_error(path, name, "expected an array (HDF5 dataset), found a group")
+        _refuse_outside_data(f, path)
         check_arrays(path, shapes, dtypes, meta)
         arrays: dict[str, np.ndarray] = {}
         for name in shapes:
