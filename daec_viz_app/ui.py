@@ -1,11 +1,12 @@
 """Small UI helpers shared by the pages: page frame and header, error boxes, the
-simulated-data badge, timing, the AP readout."""
+simulated-data badge, timing, progress bars for long work, the AP readout."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,29 @@ def guarded(body: Callable[[], None]) -> None:
         st.error(f"Unexpected error: {type(exc).__name__}: {exc}\n\n**What to do:** reload "
                  "the page; if it persists, run the same step with the `daec-viz` command "
                  "line to see details, and report it.", icon=":material/error:")
+
+
+@contextmanager
+def progress_after(text: str, after: float = 1.0) -> Iterator[Callable[..., None]]:
+    """A progress callback ``(fraction, label="")`` for long work: its ``st.progress`` bar
+    (``text``, then the label) appears only once the work has run ``after`` seconds, so
+    quick or cached steps draw nothing; the bar is removed when the block ends."""
+    slot = st.empty()
+    t0 = time.perf_counter()
+    shown = False
+
+    def update(fraction: float, label: str = "") -> None:
+        nonlocal shown
+        if not shown and time.perf_counter() - t0 < after:
+            return
+        shown = True
+        slot.progress(min(1.0, max(0.0, float(fraction))),
+                      text=f"{text} {label}".strip())
+
+    try:
+        yield update
+    finally:
+        slot.empty()
 
 
 class Timer:

@@ -88,33 +88,6 @@ def test_errors_page_filters(app):
     assert _metric(app, "DAEC mean bias (hm px)") != before
 
 
-def test_errors_page_bias_sources_equal_the_library(app, app_demo):
-    """The waterfall's totals and steps are the library's bias_sources for the same
-    configurations, and each decoder's total is its measured mean error."""
-    from daec_viz import load_dataset
-    from daec_viz.analysis import analyse_errors
-    from daec_viz.analysis.bias_sources import COMPONENTS, bias_sources
-
-    app.switch_page("daec_viz_app/pages/errors.py").run()
-    _no_errors(app)
-    specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
-    fig = next(sp for sp in specs if any(t.get("type") == "waterfall" for t in sp["data"]))
-    totals = fig["layout"]["meta"]["totals"]
-    from daec_viz.evaluation.predict import resolve_config
-    from daec_viz_app.state import controls_of
-
-    ds = load_dataset(app_demo)
-    names = ["dark", "daec"]
-    # the page's own configurations (the dataset may open at a cached sweep's Δ_opt)
-    ctl = controls_of(app.session_state)
-    cfgs = {m: resolve_config(ds, ctl.config(m)) for m in names}
-    ea = analyse_errors(ds, configs=cfgs, n_boot=1)
-    ref = bias_sources(ds, ea.methods, cfgs)
-    for m in names:
-        assert totals[m] == pytest.approx(ref[m].total.tolist(), abs=1e-9)
-        assert sum(ref[m].components[c] for c in COMPONENTS) == pytest.approx(ref[m].total)
-
-
 def test_compare_runs_the_live_benchmark(app):
     app.switch_page("daec_viz_app/pages/compare.py").run()
     app.button(key="cmp_bench").click().run()
@@ -449,33 +422,3 @@ def test_compare_page_per_joint_error_types_and_downloads(app):
     tax = next(d.value for d in app.dataframe if "jitter" in getattr(d.value, "columns", []))
     np.testing.assert_allclose(tax.dropna(how="all").sum(axis=1).to_numpy(float), 1.0)
 
-
-def test_sweep_page_draws_another_datasets_curve(app, tmp_path_factory):
-    """A second dataset typed on AP vs Δ: its curve is its own sweep's, its Δ_opt its own
-    choice; a folder outside the data root is refused with an error, the page works."""
-    from daec_viz import load_dataset
-    from daec_viz.evaluation.sweep import choose_delta, default_configs, run_sweep
-    from daec_viz.synthetic.demo import build_demo
-
-    other = build_demo(tmp_path_factory.mktemp("other") / "demo2", seed=2, n_images=12)
-    app.switch_page("daec_viz_app/pages/ap_vs_delta.py").run()
-    app.text_area(key="sw_others").set_value(f"{other}\n/definitely/not/allowed").run()
-    assert any("/definitely/not/allowed" in e.value for e in app.error)
-    assert not app.exception
-    spec = json.loads(next(c for c in app.get("plotly_chart")
-                           if any(t.get("name") == "demo2" for t in
-                                  json.loads(c.proto.spec)["data"])).proto.spec)
-    trace = next(t for t in spec["data"] if t.get("name") == "demo2")
-    ds = load_dataset(other)
-    df = run_sweep(ds, default_configs(ds.meta.sigma), use_cache=False)
-    from daec_viz_app.state import controls_of
-    ctl = controls_of(app.session_state)
-    pattern, smooth = ctl.pattern, ctl.smooth
-    split = app.selectbox(key="sw_split").value
-    cur = df[(df["method"] == "daec") & (df["pattern"] == pattern)
-             & (df["smooth"].astype(bool) == smooth) & (df["split"] == split)
-             ].sort_values("delta")
-    assert trace["x"] == pytest.approx(cur["delta"].tolist())
-    assert trace["y"] == pytest.approx(cur["AP"].tolist())
-    ch = choose_delta(df, pattern=pattern, smooth=smooth)
-    assert f"demo2: Δ_opt = {ch.delta:g}" in " ".join(c.value for c in app.caption)

@@ -80,32 +80,3 @@ def test_a_negative_bias_names_its_delta_star_and_delta_animates(app):
     grid = animation_deltas(sigma)
     assert [f["name"] for f in anim[0]["frames"]] == [f"{d:g}" for d in grid]
 
-
-def test_pipeline_section_shows_the_library_offsets_and_delta_opt(app):
-    """'Where the bottom-right bias comes from': the derived offsets and Δ_opt are the
-    library's for the chosen settings, and Δ_opt moves as the library says it should."""
-    from daec_viz.synthetic.pipeline import PipelineSettings
-    from daec_viz.synthetic.teaching import pipeline_delta_curve, pipeline_offsets
-
-    app.switch_page(PAGE).run()
-    _no_errors(app)
-    sigma = float(app.session_state["sigma"])
-    pattern = app.selectbox(key="le_pattern").value
-
-    def expect(settings):
-        curve, dark = pipeline_delta_curve(settings, n=150, pattern=pattern, sigma=sigma)
-        return curve.delta_opt, dark, pipeline_offsets(settings, n=150)
-
-    app.selectbox(key="le_pipe").set_value("hrnet").run()
-    own, _, _ = expect(PipelineSettings("hrnet"))
-    assert _metric(app, "Δ_opt of this pipeline") == f"{own:g}"
-    app.selectbox(key="le_conv").set_value("dark").run()
-    _no_errors(app)
-    mismatch, dark, off = expect(PipelineSettings("hrnet", convention="dark"))
-    assert _metric(app, "Δ_opt of this pipeline") == f"{mismatch:g}"
-    assert _metric(app, "convention (derived)") == \
-        f"({off['convention'][0]:+.3f}, {off['convention'][1]:+.3f})"
-    assert _metric(app, "DARK mean error (measured)") == f"({dark[0]:+.3f}, {dark[1]:+.3f})"
-    # the mismatch pushes the error to the bottom right, so Δ_opt grows (BR pattern)
-    if pattern == "BR":
-        assert mismatch > own

@@ -180,7 +180,9 @@ def cluster_decoder(client: Any, batch: int = 512, task_bytes: int = TASK_BYTES)
             futures[fut] = start
         done = 0
         try:
-            for fut in as_completed(list(futures)):
+            # the loop of this client: it need not be the default one (connect() does not
+            # set it as default; as_completed would otherwise look for a default client)
+            for fut in as_completed(list(futures), loop=client.loop):
                 start = futures.pop(fut)
                 try:
                     coords, maxv = fut.result()

@@ -396,7 +396,8 @@ def estimate_2d_curve(f: np.ndarray, sigma: float, deltas: Sequence[float] | np.
 @dataclass(frozen=True)
 class DeltaCurve:
     """Δ_opt of the simulated network: ``mean_oks`` (and ``mean_error``, heatmap px) of
-    DAEC at each Δ of ``deltas``; ``delta_opt`` maximises the mean OKS (ties: smallest Δ).
+    DAEC at each Δ of ``deltas``; ``delta_opt`` maximises the mean OKS (ties: smallest Δ);
+    ``mean_bias`` (D, 2) DAEC's mean error pred − GT [x, y] at each Δ, heatmap px.
     """
 
     deltas: np.ndarray
@@ -404,6 +405,7 @@ class DeltaCurve:
     mean_error: np.ndarray
     delta_opt: float
     n: int
+    mean_bias: np.ndarray | None = None
 
 
 #: Area of a person filling the crop (heatmap px², 48x64 map, padding 1.25, 60% fill).
@@ -445,18 +447,22 @@ def _delta_curve(hm: np.ndarray, gt: np.ndarray, pattern: str,
         else np.asarray(deltas, float)
     oks = np.empty(grid.size)
     err = np.empty(grid.size)
+    bias = np.empty((grid.size, 2))
     for i, d in enumerate(grid):
         c = decode(hm, "daec", sigma=sigma, delta=float(d), pattern=pattern).coords
         oks[i] = float(keypoint_similarity(c, gt, np.full(n, area_hm), COCO_OKS_SIGMAS).mean())
         err[i] = float(np.sqrt(((c - gt) ** 2).sum(-1)).mean())
+        bias[i] = (c - gt).reshape(-1, 2).mean(axis=0)
     best = int(np.flatnonzero(oks == oks.max())[0])
-    return DeltaCurve(grid, oks, err, float(grid[best]), n)
+    return DeltaCurve(grid, oks, err, float(grid[best]), n, bias)
 
 
 def pipeline_delta_curve(settings: object = None, knobs: object = None, *, n: int = 200,
                          pattern: str = "BR", deltas: Sequence[float] | None = None,
                          seed: int = 0, sigma: float | None = None,
-                         area_hm: float = DEFAULT_AREA_HM) -> tuple[DeltaCurve, np.ndarray]:
+                         area_hm: float = DEFAULT_AREA_HM,
+                         maps: tuple[np.ndarray, np.ndarray] | None = None
+                         ) -> tuple[DeltaCurve, np.ndarray]:
     """:func:`simulated_delta_curve` for a network simulated with a training/testing
     pipeline (:class:`daec_viz.synthetic.pipeline.PipelineSettings`: target encoding, flip
     test, grid-offset leak, test convention), and DARK's mean error on the same maps.
@@ -465,12 +471,31 @@ def pipeline_delta_curve(settings: object = None, knobs: object = None, *, n: in
     the border), in the test convention's heatmap frame; ``knobs`` default to the
     simulator's noise with no free bias (``bias=(0, 0)``), so any bias comes from the
     pipeline. Returns ``(curve, dark_mean_error)``, the latter (2,) heatmap px [x, y].
+    ``maps``: the ``(heatmaps, gt)`` of :func:`pipeline_maps` for the same settings, knobs,
+    ``n`` and ``seed`` (computed here when None), so a caller that keeps them decodes
+    other Δ without simulating again.
 
     >>> from daec_viz.synthetic.pipeline import PipelineSettings
     >>> c, e = pipeline_delta_curve(PipelineSettings("dark", flip_test="shift"), n=50)
     >>> bool(e[0] > 0.3), c.delta_opt > 1
     (True, True)
     """
+    from daec_viz.synthetic.pipeline import PipelineSettings
+
+    st = settings if settings is not None else PipelineSettings()
+    hm, gt = maps if maps is not None else pipeline_maps(st, knobs, n=n, seed=seed)
+    s = float(st.sigma if sigma is None else sigma)
+    dark_err = (decode(hm, "dark").coords - gt).reshape(-1, 2).mean(axis=0)
+    return _delta_curve(hm, gt, pattern, deltas, s, area_hm), dark_err
+
+
+def pipeline_maps(settings: object = None, knobs: object = None, *, n: int = 200,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The simulated maps :func:`pipeline_delta_curve` decodes: ``(heatmaps, gt)``,
+    (n, 17, H, W) float32 and (n, 17, 2) GT in the test convention's heatmap px [x, y]
+    (x right, y down), for ``settings`` (a
+    :class:`~daec_viz.synthetic.pipeline.PipelineSettings`) and ``knobs`` (default: the
+    simulator's noise without its free bias), fixed by ``seed``."""
     from daec_viz.synthetic.pipeline import PipelineSettings, simulate_pipeline_heatmaps
     from daec_viz.synthetic.simulate import NetworkKnobs
 
@@ -479,9 +504,7 @@ def pipeline_delta_curve(settings: object = None, knobs: object = None, *, n: in
     kp_img, center, scale, gt = _pipeline_sample(st, n, seed)
     hm, _ = simulate_pipeline_heatmaps(kp_img, np.full((n, 17), 2), center, scale, st, kn,
                                        np.random.default_rng(seed + 1))
-    s = float(st.sigma if sigma is None else sigma)
-    dark_err = (decode(hm, "dark").coords - gt).reshape(-1, 2).mean(axis=0)
-    return _delta_curve(hm, gt, pattern, deltas, s, area_hm), dark_err
+    return hm, gt
 
 
 def _pipeline_sample(st: Any, n: int, seed: int

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +19,15 @@ from daec_viz.plots.sweep import add_dataset_curves, delta_snippets, sweep_figur
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
 from daec_viz_app.paths_policy import allowed_roots, check_dataset_folder
-from daec_viz_app.ui import page_header, run_page, verdict_block
+from daec_viz_app.ui import page_header, progress_after, run_page, verdict_block
 
 
 def _sweep(path: str, key: tuple, sigma: float, beta: float):
-    """The sweep with a progress bar while it runs (then cached in memory and on disk)."""
-    bar = st.progress(0.0, text="Sweeping Δ × patterns × smoothing (cached afterwards)…")
-    try:
-        df = state.sweep(path, key, sigma, beta, progress=lambda f, label="": bar.progress(
-            min(1.0, max(0.0, float(f))), text=f"Sweeping: {label}"))
-    finally:
-        bar.empty()
-    return df
+    """The sweep with a progress bar while it runs > 1 s (then cached in memory and on
+    disk)."""
+    with progress_after(f"Sweeping {Path(path).name}: Δ × patterns × smoothing (cached "
+                        "afterwards)…") as bar:
+        return state.sweep(path, key, sigma, beta, progress=bar)
 
 
 def _render() -> None:
@@ -128,20 +128,68 @@ def _render() -> None:
         st.caption(f"Cached on disk in {state.cache_dir_note()}")
 
 
+#: How far below each allowed root the page looks for dataset folders, and how many
+#: folders it visits at most (a home folder as data root stays cheap to scan).
+SCAN_DEPTH, SCAN_VISITS = 2, 4000
+
+
+@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
+def _dataset_folders(roots: tuple[str, ...]) -> list[str]:
+    """Dataset folders (``annotations.json`` + ``heatmaps.h5``/``.npz``) in the allowed
+    ``roots`` and up to :data:`SCAN_DEPTH` levels below them, sorted: hidden folders and
+    symlinks are not entered, unreadable folders skipped, at most :data:`SCAN_VISITS`
+    folders visited; each one found still passes the data-root policy
+    (:func:`~daec_viz_app.paths_policy.check_dataset_folder`) before it is listed."""
+    from daec_viz.io.datasets import ANNOTATIONS_FILE, CACHE_FILES
+    found: set[str] = set()
+    todo = deque((Path(r), 0) for r in roots)  # breadth first: shallow folders first
+    visits = 0
+    while todo and visits < SCAN_VISITS:
+        folder, depth = todo.popleft()
+        visits += 1
+        try:
+            with os.scandir(folder) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False),
+                            e.is_file()) for e in it]
+        except OSError:  # unreadable or vanished: not listed
+            continue
+        files = {n for n, _, is_file in entries if is_file}
+        if ANNOTATIONS_FILE in files and files & set(CACHE_FILES):
+            try:
+                found.add(str(check_dataset_folder(folder, [Path(r) for r in roots])))
+            except DaecVizError:
+                pass
+        if depth < SCAN_DEPTH:
+            todo.extend((folder / n, depth + 1) for n, is_dir, _ in sorted(entries)
+                        if is_dir and not n.startswith("."))
+    return sorted(found)
+
+
 def _other_datasets(path: str, stat: str, ctl) -> dict:
-    """Other dataset folders typed by the user, each swept (its own σ, cached like this
-    one's) and its Δ_opt learned on its own train split -> ``{name: (sweep table, Δ
-    choice)}``; refused or unreadable folders show an error, the page stays usable."""
-    typed = st.text_area(
-        "Compare with other datasets (one folder per line)", key="sw_others", height=68,
+    """Other dataset folders chosen by the user (those the app may open, or any typed),
+    each swept through the cached sweep at its own σ (decoded on the Dask cluster with
+    $DAEC_VIZ_SCHEDULER set) with its Δ_opt learned on its own train split ->
+    ``{legend name: (sweep table, Δ choice)}``; refused or unreadable folders show an
+    error, the page stays usable."""
+    roots = allowed_roots(state.resolve_initial_dataset(sys.argv[1:]))
+    here = str(Path(path).resolve())
+    options = [f for f in _dataset_folders(tuple(str(r) for r in roots)) if f != here]
+    chosen = st.multiselect(
+        "Compare with other datasets", options, key="sw_others", accept_new_options=True,
+        # a listed folder shows its name first; a typed one exactly as typed
+        format_func=lambda f: f"{Path(f).name} ({f})" if f in options else f,
+        placeholder="dataset folders the app may open (or type a path)",
         help="Other models or checkpoints on the same task: each folder's DAEC curve (the "
-             "current pattern and smoothing) is drawn beside this one's, with its own "
-             "Δ_opt. Folders must lie inside the app's data root. With "
+             "current pattern, smoothing and statistic, its own σ) is drawn beside this "
+             "one's, one colour per dataset, its Δ_opt (learned on its own train split) "
+             "marked ◆. Listed: the dataset folders inside the app's data root "
+             f"(up to {SCAN_DEPTH} levels down), the demo and the dataset the app was "
+             "started with; a typed folder must lie inside them too. With "
              "$DAEC_VIZ_SCHEDULER set, sweeps decode on that Dask cluster.")
     out: dict = {}
-    for line in [t.strip() for t in typed.splitlines() if t.strip()]:
+    for typed in chosen:
         try:
-            folder = str(check_dataset_folder(line, allowed_roots(path)))
+            folder = str(check_dataset_folder(typed, roots))
             key2 = state.dataset_key(folder)
             ds2 = state.load(folder, key2)
             df2 = _sweep(folder, key2, ds2.meta.sigma, ctl.beta)
@@ -149,7 +197,7 @@ def _other_datasets(path: str, stat: str, ctl) -> dict:
             ch = choose_delta(df2, pattern=ctl.pattern, smooth=ctl.smooth, stat=stat,
                               train=train2, test=test2)
         except DaecVizError as exc:
-            st.error(f"{line}: {exc}")
+            st.error(str(exc), icon=":material/error:")  # it names the folder
             continue
         name = Path(folder).name
         out[name if name not in out else folder] = (df2, ch)

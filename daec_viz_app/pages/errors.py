@@ -22,7 +22,13 @@ from daec_viz.plots.errors import (
 from daec_viz.plots.style import fmt_num, method_label
 from daec_viz_app import state
 from daec_viz_app.figures import chart_config
-from daec_viz_app.ui import ap_metrics, page_header, run_page
+from daec_viz_app.ui import (
+    SIMULATED_TEXT,
+    ap_metrics,
+    page_header,
+    progress_after,
+    run_page,
+)
 
 SIZES = {"small (< 32²)": (0.0, 32.0 ** 2), "medium (32²–96²)": (32.0 ** 2, 96.0 ** 2),
          "large (> 96²)": (96.0 ** 2, np.inf)}
@@ -133,14 +139,14 @@ def _bias_sources_section(path: str, key: tuple, ds, ctl) -> None:
         "from decoding noise-free maps of the recorded pipeline at the same GT joints, "
         "never from these heatmaps; the parts add up to the measured total.")
     if ds.meta.simulated:
-        st.caption("Simulated data: the network's part includes the simulator's free bias "
-                   "knob.")
-    bar = st.progress(0.0, text="Splitting the mean error by source (cached afterwards)…")
-    try:
-        src = state.bias_sources(path, key, ctl,
-                                 progress=lambda f: bar.progress(min(1.0, float(f))))
-    finally:
-        bar.empty()
+        knobs = ds.meta.provenance.get("knobs")  # free JSON: used only when well-formed
+        knob = knobs.get("bias") if isinstance(knobs, dict) else None
+        known = isinstance(knob, list) and len(knob) == 2 and all(
+            isinstance(v, int | float) and np.isfinite(v) for v in knob) and any(knob)
+        st.caption(SIMULATED_TEXT + (f" Its free bias knob, ({knob[0]:+g}, {knob[1]:+g}) "
+                                     "heatmap px, is counted in 'network'." if known else ""))
+    with progress_after("Splitting the mean error by source (cached afterwards)…") as bar:
+        src = state.bias_sources(path, key, ctl, progress=bar)
     notes = sorted({n for b in src.values() for n in b.notes})
     for n in notes:
         st.info(n)
